@@ -1,0 +1,104 @@
+package actions
+
+import (
+	"sync/atomic"
+)
+
+// Counts is a plain copy of one host's counters (SPEC §6).
+type Counts struct {
+	OpenRequests      int64 `json:"open_requests"`
+	CompletedRequests int64 `json:"completed_requests"`
+	BytesSent         int64 `json:"bytes_sent"`
+	BytesReceived     int64 `json:"bytes_received"`
+}
+
+// Add returns the field-wise sum of c and o.
+func (c Counts) Add(o Counts) Counts {
+	return Counts{
+		OpenRequests:      c.OpenRequests + o.OpenRequests,
+		CompletedRequests: c.CompletedRequests + o.CompletedRequests,
+		BytesSent:         c.BytesSent + o.BytesSent,
+		BytesReceived:     c.BytesReceived + o.BytesReceived,
+	}
+}
+
+// Slot holds one event loop's counters for one host. Only the owning loop
+// writes a Slot, with plain load-then-store of atomics (no read-modify-write
+// instruction, no lock); any goroutine may read it. A Slot fills a cache line
+// so that two loops never share one.
+type Slot struct {
+	open, completed, sent, received atomic.Int64
+	_                               [32]byte
+}
+
+// Begin records a request that started (open_requests + 1) and the bytes of
+// its head read from the client. Call it only from the owning loop.
+func (s *Slot) Begin(received int) {
+	s.open.Store(s.open.Load() + 1)
+	s.received.Store(s.received.Load() + int64(received))
+}
+
+// Received adds bytes read from the client. Owning loop only.
+func (s *Slot) Received(n int) { s.received.Store(s.received.Load() + int64(n)) }
+
+// Sent adds bytes written to the client. Owning loop only.
+func (s *Slot) Sent(n int) { s.sent.Store(s.sent.Load() + int64(n)) }
+
+// End records a request that ended: open_requests − 1 and, when completed,
+// completed_requests + 1. Owning loop only.
+func (s *Slot) End(completed bool) {
+	s.open.Store(s.open.Load() - 1)
+	if completed {
+		s.completed.Store(s.completed.Load() + 1)
+	}
+}
+
+func (s *Slot) counts() Counts {
+	return Counts{
+		OpenRequests:      s.open.Load(),
+		CompletedRequests: s.completed.Load(),
+		BytesSent:         s.sent.Load(),
+		BytesReceived:     s.received.Load(),
+	}
+}
+
+// Stats is one rule hostname's statistics: a base (loaded from the state
+// file) plus one Slot per event loop, allocated on the first request. Safe
+// for concurrent use: each loop writes only its own Slot; readers sum.
+type Stats struct {
+	base  Counts
+	slots atomic.Pointer[[]Slot]
+	loops int
+}
+
+// NewStats returns counters for a host served by loops event loops, starting
+// from base (open_requests in base is ignored: a new process has none open).
+func NewStats(loops int, base Counts) *Stats {
+	base.OpenRequests = 0
+	return &Stats{base: base, loops: max(loops, 1)}
+}
+
+// Slot returns loop i's Slot, allocating all slots on first use (a host's
+// first request). i must be in [0, loops).
+func (s *Stats) Slot(i int) *Slot {
+	if p := s.slots.Load(); p != nil {
+		return &(*p)[i]
+	}
+	fresh := make([]Slot, s.loops)
+	if !s.slots.CompareAndSwap(nil, &fresh) {
+		return &(*s.slots.Load())[i]
+	}
+	return &fresh[i]
+}
+
+// Snapshot returns the current totals. Counters written concurrently may be
+// a request apart from each other; each one is exact once traffic stops.
+func (s *Stats) Snapshot() Counts {
+	total := s.base
+	if p := s.slots.Load(); p != nil {
+		for i := range *p {
+			total = total.Add((*p)[i].counts())
+		}
+	}
+	return total
+}

@@ -1,0 +1,136 @@
+package loop
+
+import (
+	"bytes"
+
+	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/hostmap"
+	"github.com/mantrid/mantrid/httpparse"
+	"github.com/mantrid/mantrid/static"
+)
+
+// answer routes the parsed request (cc.req, head of headLen bytes) and
+// appends its answer to the loop's output. A request body is then read and
+// discarded (stateDiscard) so that the connection stays usable.
+func (cc *clientConn) answer(headLen int) {
+	el := cc.el
+	req := &cc.req
+	https := cc.internal && forwardedHTTPS(req)
+	host, noRules := cc.route(https)
+	stats := el.e.rules.Unknown
+	var rule *actions.Rule
+	if host != nil {
+		stats, rule = host.Stats, host.Rule
+	}
+	slot := stats.Slot(el.idx)
+	slot.Begin(headLen)
+
+	hasBody := req.Chunked || req.ContentLength > 0
+	// RFC 9110 §10.1.1: a client that asked 100-continue and got a final
+	// answer may never send the body, so the next byte is not a boundary
+	// we can find: close after this answer.
+	keepAlive := req.KeepAlive && !(hasBody && req.Expect100)
+	if rule != nil && rule.Kind == actions.Empty {
+		// An interim (1xx) code as the only answer can only end by closing.
+		keepAlive = actions.EmptyKeepsAlive(rule.Code, keepAlive)
+	}
+	before := len(el.out)
+	el.out = cc.appendAnswer(el.out, rule, noRules, https, keepAlive)
+	slot.Sent(len(el.out) - before)
+	slot.End(true)
+
+	switch {
+	case hasBody:
+		cc.state = stateDiscard
+		cc.slot = slot
+		cc.closeAfter = !keepAlive
+		cc.bodyChunked = req.Chunked
+		cc.bodyLeft = max(req.ContentLength, 0)
+		cc.chunked.Reset()
+	case !keepAlive:
+		cc.state = stateClosing
+	}
+}
+
+// route finds the rule for the request. noRules reports an empty table
+// (SPEC §3: no_hosts); a nil host otherwise means no rule matched (unknown).
+func (cc *clientConn) route(https bool) (host *actions.Host, noRules bool) {
+	rules := cc.el.e.rules
+	if rules.Hosts.Len() == 0 {
+		return nil, true
+	}
+	name, ok := hostmap.Normalize(cc.el.host[:0], cc.req.Host)
+	if !ok {
+		return nil, false
+	}
+	cc.el.host = name[:0]
+	h, _, found := rules.Hosts.Match(name, https)
+	if !found {
+		return nil, false
+	}
+	return h, false
+}
+
+// appendAnswer appends the response of a local action.
+func (cc *clientConn) appendAnswer(dst []byte, rule *actions.Rule, noRules, https, keepAlive bool) []byte {
+	head := isHEAD(cc.req.Method)
+	switch {
+	case noRules:
+		return cc.appendPage(dst, static.NoHosts, keepAlive, head)
+	case rule == nil:
+		return cc.appendPage(dst, static.Unknown, keepAlive, head)
+	}
+	switch rule.Kind {
+	case actions.Empty:
+		return actions.AppendEmpty(dst, rule.Code, keepAlive)
+	case actions.Redirect:
+		return rule.AppendRedirect(dst, cc.req.Path, https, keepAlive)
+	case actions.Static:
+		return cc.appendPage(dst, rule.Type, keepAlive, head)
+	case actions.NoHosts:
+		return cc.appendPage(dst, static.NoHosts, keepAlive, head)
+	case actions.Unknown:
+		return cc.appendPage(dst, static.Unknown, keepAlive, head)
+	default:
+		// TODO(#4): proxy and spin. Until then they answer like a proxy
+		// whose backends all failed.
+		return cc.appendPage(dst, static.Timeout, keepAlive, head)
+	}
+}
+
+// appendPage appends static page name, or 500 when no such page exists
+// (a static rule naming a file that is not in static_dir).
+func (cc *clientConn) appendPage(dst []byte, name string, keepAlive, head bool) []byte {
+	p, ok := cc.el.e.pages.Get(name)
+	if !ok {
+		cc.el.e.log.Debug("static page not found", "type", name)
+		return actions.AppendEmpty(dst, 500, keepAlive)
+	}
+	return p.AppendTo(dst, keepAlive, head)
+}
+
+var (
+	headMethod = []byte("HEAD")
+	xfProto    = []byte("X-Forwarded-Proto")
+	xfProtocol = []byte("X-Forwarded-Protocol")
+	protoHTTPS = []byte("https")
+	protoSSL   = []byte("ssl")
+)
+
+func isHEAD(method []byte) bool { return bytes.Equal(method, headMethod) }
+
+// forwardedHTTPS reports whether a trusted terminator marked the request as
+// https: X-Forwarded-Proto or X-Forwarded-Protocol of "https" or "ssl"
+// (SPEC §2, bind_internal).
+func forwardedHTTPS(req *httpparse.Request) bool {
+	for i := range req.Headers {
+		h := &req.Headers[i]
+		if !bytes.EqualFold(h.Name, xfProto) && !bytes.EqualFold(h.Name, xfProtocol) {
+			continue
+		}
+		if bytes.EqualFold(h.Value, protoHTTPS) || bytes.EqualFold(h.Value, protoSSL) {
+			return true
+		}
+	}
+	return false
+}

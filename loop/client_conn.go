@@ -1,0 +1,239 @@
+package loop
+
+import (
+	"errors"
+
+	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/httpparse"
+	"github.com/panjf2000/gnet/v2"
+)
+
+// connState is where a client connection is in its request cycle.
+type connState uint8
+
+const (
+	// stateHead: waiting for (more of) a request head.
+	stateHead connState = iota
+	// stateDiscard: a local answer was sent; the request's body is being
+	// read and thrown away so that the next request starts at a boundary.
+	stateDiscard
+	// stateClosing: the last answer is written; the connection closes.
+	stateClosing
+)
+
+// clientConn is one client connection. All methods run on its event loop.
+type clientConn struct {
+	c        gnet.Conn
+	el       *eventLoop
+	internal bool // accepted on a bind_internal listener
+	closed   bool // OnClose ran: never touch c again
+	state    connState
+
+	parser  httpparse.Parser
+	req     httpparse.Request
+	chunked httpparse.ChunkedDecoder
+
+	bodyLeft    int64         // stateDiscard with Content-Length: bytes still due
+	bodyChunked bool          // stateDiscard with chunked framing
+	closeAfter  bool          // close once the body is discarded
+	slot        *actions.Slot // counters of the request being discarded
+
+	t timerLinks
+}
+
+func newClientConn(c gnet.Conn, el *eventLoop, internal bool) *clientConn {
+	cc := &clientConn{c: c, el: el, internal: internal}
+	cc.parser.Limits = el.e.cfg.Limits
+	cc.req.ContentLength = -1
+	return cc
+}
+
+// OnOpen sets up a client connection registered by an accept goroutine.
+func (e *Engine) OnOpen(c gnet.Conn) (out []byte, action gnet.Action) {
+	defer e.recoverCallback(c, &action)
+	info, _ := c.Context().(listenerInfo)
+	el := e.loopFor(c.EventLoop())
+	cc := newClientConn(c, el, info.internal)
+	c.SetContext(cc)
+	el.headWait.push(cc, e.now()+int64(e.cfg.HeadTimeout))
+	return nil, gnet.None
+}
+
+// OnClose forgets a connection: after it, nothing may write to c.
+func (e *Engine) OnClose(c gnet.Conn, _ error) (action gnet.Action) {
+	defer e.recoverCallback(c, &action)
+	if cc, ok := c.Context().(*clientConn); ok {
+		cc.closed = true
+		unlink(cc)
+		e.conns.Add(-1)
+		c.SetContext(nil)
+	}
+	return gnet.None
+}
+
+// OnTraffic handles bytes from a client.
+func (e *Engine) OnTraffic(c gnet.Conn) (action gnet.Action) {
+	defer e.recoverCallback(c, &action)
+	cc, ok := c.Context().(*clientConn)
+	if !ok {
+		return gnet.Close
+	}
+	return cc.onTraffic()
+}
+
+// recoverCallback is the one recover per callback (STYLE 9): a panic is
+// logged and closes that connection only.
+func (e *Engine) recoverCallback(c gnet.Conn, action *gnet.Action) {
+	if r := recover(); r != nil {
+		e.log.Error("internal error; closing the connection", "panic", r, "remote", c.RemoteAddr())
+		*action = gnet.Close
+	}
+}
+
+// onTraffic answers every complete request in the input, in order, and
+// writes all answers with one Write.
+func (cc *clientConn) onTraffic() gnet.Action {
+	el := cc.el
+	el.out = el.out[:0]
+	for cc.state != stateClosing {
+		buf, _ := cc.c.Peek(-1)
+		if len(buf) == 0 {
+			break
+		}
+		var n int
+		if cc.state == stateDiscard {
+			n = cc.discard(buf)
+		} else {
+			n = cc.serveHead(buf)
+		}
+		if n == 0 {
+			break
+		}
+		_, _ = cc.c.Discard(n)
+	}
+	return cc.flush()
+}
+
+// flush writes the gathered answers and sets the timers for what comes next.
+func (cc *clientConn) flush() gnet.Action {
+	el := cc.el
+	if len(el.out) > 0 {
+		_, _ = cc.c.Write(el.out)
+		if cc.closed {
+			return gnet.None
+		}
+	}
+	switch {
+	case cc.state == stateClosing:
+		unlink(cc)
+		return gnet.Close
+	case cc.state == stateDiscard:
+		el.idleWait.push(cc, el.e.now()+int64(el.e.cfg.IdleTimeout))
+	case cc.c.InboundBuffered() > 0:
+		if cc.t.list != &el.headWait { // head timeout runs from the first byte
+			el.headWait.push(cc, el.e.now()+int64(el.e.cfg.HeadTimeout))
+		}
+	default:
+		el.idleWait.push(cc, el.e.now()+int64(el.e.cfg.IdleTimeout))
+	}
+	return gnet.None
+}
+
+// serveHead parses a request head from buf and answers it. It returns the
+// bytes consumed: 0 when the head is incomplete.
+func (cc *clientConn) serveHead(buf []byte) int {
+	n, err := cc.parser.ParseRequest(buf, &cc.req)
+	if errors.Is(err, httpparse.ErrNeedMore) {
+		return 0
+	}
+	if err != nil {
+		cc.reject(err, len(buf))
+		return len(buf)
+	}
+	cc.parser.Reset()
+	cc.answer(n)
+	return n
+}
+
+// reject answers a request that could not be parsed and closes: nothing of
+// it is trusted, not even its framing.
+func (cc *clientConn) reject(err error, received int) {
+	status := 400
+	var pe *httpparse.Error
+	if errors.As(err, &pe) {
+		status = pe.Status
+	}
+	slot := cc.el.e.rules.Unknown.Slot(cc.el.idx)
+	slot.Begin(received)
+	before := len(cc.el.out)
+	cc.el.out = actions.AppendEmpty(cc.el.out, status, false)
+	slot.Sent(len(cc.el.out) - before)
+	slot.End(true)
+	cc.state = stateClosing
+}
+
+// headTimeout answers 408 to a connection whose head did not arrive in time.
+// It runs from the loop's sweep.
+func (cc *clientConn) headTimeout() {
+	if cc.closed {
+		return
+	}
+	if cc.c.InboundBuffered() > 0 { // a request had begun: tell the client why
+		slot := cc.el.e.rules.Unknown.Slot(cc.el.idx)
+		resp := actions.AppendEmpty(cc.el.out[:0], 408, false)
+		slot.Begin(cc.c.InboundBuffered())
+		_, _ = cc.c.Write(resp)
+		slot.Sent(len(resp))
+		slot.End(true)
+	}
+	cc.closeNow()
+}
+
+// closeNow closes the connection from outside a traffic callback.
+func (cc *clientConn) closeNow() {
+	if cc.closed {
+		return
+	}
+	cc.state = stateClosing
+	unlink(cc)
+	_ = cc.c.Close()
+}
+
+// discard throws away request body bytes after a local answer. It returns
+// the bytes consumed.
+func (cc *clientConn) discard(buf []byte) int {
+	var n int
+	if cc.bodyChunked {
+		for n < len(buf) {
+			m, _, done, err := cc.chunked.Decode(buf[n:])
+			n += m
+			if err != nil {
+				cc.state = stateClosing // the answer is out; framing is lost
+				break
+			}
+			if done {
+				cc.bodyDone()
+				break
+			}
+			if m == 0 {
+				break
+			}
+		}
+	} else {
+		n = int(min(int64(len(buf)), cc.bodyLeft))
+		cc.bodyLeft -= int64(n)
+		if cc.bodyLeft == 0 {
+			cc.bodyDone()
+		}
+	}
+	cc.slot.Received(n)
+	return n
+}
+
+// bodyDone ends the discard state.
+func (cc *clientConn) bodyDone() {
+	cc.state = stateHead
+	if cc.closeAfter {
+		cc.state = stateClosing
+	}
+}

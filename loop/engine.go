@@ -1,0 +1,172 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mantrid/mantrid/httpparse"
+	"github.com/mantrid/mantrid/static"
+	"github.com/panjf2000/gnet/v2"
+	gneterrors "github.com/panjf2000/gnet/v2/pkg/errors"
+)
+
+// Config holds the data path's settings. Zero durations and sizes are not
+// valid; cmd/mantrid fills every field from its own defaults.
+type Config struct {
+	// Loops is the number of event loops (and of counter slots per host).
+	Loops int
+	// HeadTimeout bounds the time from a connection's opening, or from the
+	// first byte of a request, to the end of its head; then 408 and close.
+	HeadTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection with no request under way.
+	IdleTimeout time.Duration
+	// Limits bound request heads (431, 414).
+	Limits httpparse.Limits
+	// MaxConnections caps open client connections; beyond it a new
+	// connection is answered 503 and closed.
+	MaxConnections int
+	// Logger receives the engine's messages; nothing per request above DEBUG.
+	Logger *slog.Logger
+}
+
+// Listener is a bound public (bind) or internal (bind_internal) listener.
+type Listener struct {
+	net.Listener
+	// Internal marks a listener behind a trusted TLS terminator: its
+	// X-Forwarded-Proto/-Protocol decide whether a request is https.
+	Internal bool
+}
+
+// Engine runs the event loops and the accept goroutines.
+type Engine struct {
+	gnet.BuiltinEventEngine
+
+	cfg   Config
+	rules *Rules
+	pages *static.Pages
+	log   *slog.Logger
+	start time.Time
+
+	eng     gnet.Engine
+	booted  chan struct{}
+	loopsMu sync.Mutex
+	loops   atomic.Pointer[[]*eventLoop]
+
+	conns    atomic.Int64 // client connections accepted and not yet closed
+	stopping atomic.Bool  // listeners are closing: accept errors are expected
+	stopped  atomic.Bool  // Stop was called: Run returning is expected
+	accepts  sync.WaitGroup
+	lns      []Listener
+}
+
+// New returns an engine that routes with rules and answers with pages.
+func New(cfg Config, rules *Rules, pages *static.Pages) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg, rules: rules, pages: pages, log: cfg.Logger, start: time.Now(), booted: make(chan struct{})}
+}
+
+// now returns monotonic nanoseconds since the engine was created.
+func (e *Engine) now() int64 { return int64(time.Since(e.start)) }
+
+// Run starts the event loops, then one accept goroutine per listener, and
+// blocks until Stop. gnet needs one listener of its own: a unix socket in a
+// private temporary folder, removed as soon as the engine has booted, so it
+// never accepts anything. Any other return of gnet is an error: the caller
+// must treat it as fatal.
+func (e *Engine) Run(lns []Listener) error {
+	dir, err := os.MkdirTemp("", "mantrid-gnet-")
+	if err != nil {
+		return fmt.Errorf("event loops: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	e.lns = lns
+	errc := make(chan error, 1)
+	go func() {
+		errc <- gnet.Run(e, "unix://"+filepath.Join(dir, "s"),
+			gnet.WithNumEventLoop(e.cfg.Loops),
+			gnet.WithLoadBalancing(gnet.LeastConnections),
+			gnet.WithTicker(true),
+			gnet.WithLogger(gnetLogger{e.log}),
+		)
+	}()
+	select {
+	case <-e.booted:
+		os.RemoveAll(dir)
+	case err := <-errc:
+		return fmt.Errorf("event loops did not start: %w", err)
+	}
+	for _, ln := range lns {
+		e.accepts.Add(1)
+		go e.acceptLoop(ln)
+	}
+	err = <-errc
+	e.stopping.Store(true)
+	e.closeListeners()
+	e.accepts.Wait()
+	if err == nil && !e.stopped.Load() {
+		err = errors.New("event loops stopped unexpectedly")
+	}
+	return err
+}
+
+// Stop closes the listeners and the event loops (with their connections)
+// and makes Run return nil. Safe to call from any goroutine, more than once.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.stopped.Store(true)
+	e.stopping.Store(true)
+	e.closeListeners()
+	select {
+	case <-e.booted:
+	default:
+		return nil
+	}
+	err := e.eng.Stop(ctx)
+	if errors.Is(err, gneterrors.ErrEngineInShutdown) {
+		return nil
+	}
+	return err
+}
+
+func (e *Engine) closeListeners() {
+	for _, ln := range e.lns {
+		ln.Close()
+	}
+}
+
+// Connections returns the number of open client connections.
+func (e *Engine) Connections() int64 { return e.conns.Load() }
+
+// OnBoot records the gnet engine. It runs once, before any connection.
+func (e *Engine) OnBoot(eng gnet.Engine) gnet.Action {
+	e.eng = eng
+	close(e.booted)
+	return gnet.None
+}
+
+// OnTick runs on gnet's ticker goroutine (not a loop): it asks each loop to
+// sweep its timers.
+func (e *Engine) OnTick() (time.Duration, gnet.Action) {
+	if p := e.loops.Load(); p != nil {
+		for _, el := range *p {
+			_ = el.gl.Execute(context.Background(), el.sweepFn)
+		}
+	}
+	return sweepEvery(e.cfg), gnet.None
+}
+
+// sweepEvery is how often timers are checked: a tenth of the shortest
+// timeout, between 10 ms and 250 ms.
+func sweepEvery(cfg Config) time.Duration {
+	d := min(cfg.HeadTimeout, cfg.IdleTimeout) / 10
+	return min(max(d, 10*time.Millisecond), 250*time.Millisecond)
+}

@@ -1,0 +1,75 @@
+// Package api holds the wire contract of Mantrid's REST API (SPEC §7),
+// shared by the server (mgmt) and the client (mgmt/client): paths, error
+// codes and the JSON shapes that are not rules (rules are actions.Rule).
+//
+// It imports only the standard library. Everything here is constant or
+// immutable and safe for concurrent use.
+package api
+
+// DefaultURL is the API base URL mantrid-client uses without --url or
+// MANTRID_URL.
+const DefaultURL = "http://localhost:8042"
+
+// EnvURL names the environment variable that overrides DefaultURL.
+const EnvURL = "MANTRID_URL"
+
+// Paths. Each also answers without its trailing slash; HOST is the path
+// segment after the prefix.
+const (
+	// HostnamesPath is GET all rules / PUT replace all rules.
+	HostnamesPath = "/hostname/"
+	// StatsPath is GET all stats; StatsPath + HOST + "/" one host's.
+	StatsPath = "/stats/"
+)
+
+// Error codes of API errors, in Error.Code. Rule validation codes come from
+// actions (host_action_invalid, host_details_not_list, …) and are passed
+// through unchanged.
+const (
+	CodeNotFound         = "not_found"          // 404: no such path
+	CodeMethodNotAllowed = "method_not_allowed" // 405
+	CodeBadJSON          = "bad_json"           // 400: the body is not JSON
+	CodeBodyNotADict     = "body_not_a_dict"    // 400: a bulk PUT body that is not an object
+	CodeBodyTooLarge     = "body_too_large"     // 413
+	CodeHostnameInvalid  = "hostname_invalid"   // 400: a rule key that is not a hostname
+	CodeUnsupportedType  = "unsupported_media_type"
+	// CodeHostnameDuplicate (400) means a bulk PUT body names one rule key
+	// twice, possibly in two spellings ("EP.io" and "ep.io."); Host says
+	// which.
+	CodeHostnameDuplicate = "hostname_duplicate"
+	// CodeBodyUnreadable (400) means the request body could not be read to
+	// its end (the client went away or was too slow).
+	CodeBodyUnreadable = "body_unreadable"
+	// CodeInternal (500) means the server failed; it is never the answer
+	// to bad input.
+	CodeInternal = "internal_error"
+)
+
+// Error is the body of every non-200 answer: {"error": CODE, "detail": ...}.
+// For bulk PUT, Host names the entry that was refused.
+type Error struct {
+	Code   string `json:"error"`
+	Detail string `json:"detail,omitempty"`
+	Host   string `json:"host,omitempty"`
+}
+
+// Error returns "CODE: detail".
+func (e *Error) Error() string {
+	if e.Detail == "" {
+		return e.Code
+	}
+	return e.Code + ": " + e.Detail
+}
+
+// OK is the body of a successful write: {"ok": true}.
+type OK struct {
+	OK bool `json:"ok"`
+}
+
+// Stats is one host's counters as the API and the state file write them.
+type Stats struct {
+	OpenRequests      int64 `json:"open_requests"`
+	CompletedRequests int64 `json:"completed_requests"`
+	BytesSent         int64 `json:"bytes_sent"`
+	BytesReceived     int64 `json:"bytes_received"`
+}
