@@ -36,6 +36,9 @@ func (cc *clientConn) answer(headLen int) {
 	}
 	before := len(el.out)
 	el.out = cc.appendAnswer(el.out, rule, noRules, https, keepAlive)
+	if keepAlive && req.Minor == 0 {
+		el.out = insertKeepAlive(el.out, before)
+	}
 	slot.Sent(len(el.out) - before)
 	slot.End(true)
 
@@ -116,6 +119,27 @@ var (
 	protoHTTPS = []byte("https")
 	protoSSL   = []byte("ssl")
 )
+
+var (
+	headEnd       = []byte("\r\n\r\n")
+	keepAliveLine = []byte("\r\nConnection: keep-alive")
+)
+
+// insertKeepAlive adds "Connection: keep-alive" to the response that starts
+// at out[start:]: an HTTP/1.0 client assumes a close without it (RFC 9112
+// §9.3). Our answers are well formed, so the head's end is always found.
+func insertKeepAlive(out []byte, start int) []byte {
+	i := bytes.Index(out[start:], headEnd)
+	if i < 0 {
+		return out
+	}
+	at := start + i
+	n := len(out)
+	out = append(out, keepAliveLine...)
+	copy(out[at+len(keepAliveLine):], out[at:n])
+	copy(out[at:], keepAliveLine)
+	return out
+}
 
 func isHEAD(method []byte) bool { return bytes.Equal(method, headMethod) }
 

@@ -222,10 +222,11 @@ func TestKeepAliveAndClose(t *testing.T) {
 	})
 	t.Run("HTTP/1.0 keep-alive stays open", func(t *testing.T) {
 		cl := newClient(t, p.addr())
-		for range 3 {
-			cl.send("GET / HTTP/1.0\r\nHost: empty.test\r\nConnection: keep-alive\r\n\r\n")
+		for _, host := range []string{"empty.test", "page.test", "away.test", "empty.test"} {
+			cl.send("GET / HTTP/1.0\r\nHost: " + host + "\r\nConnection: keep-alive\r\n\r\n")
 			resp, _ := cl.read("GET")
-			assert.Equal(t, 403, resp.StatusCode)
+			assert.False(t, resp.Close, "HTTP/1.0 keep-alive answer for %s", host)
+			assert.Equal(t, "keep-alive", resp.Header.Get("Connection"), "answer for %s says keep-alive", host)
 		}
 	})
 	t.Run("Connection: close", func(t *testing.T) {
