@@ -29,7 +29,7 @@ func (cc *clientConn) answer(headLen int) {
 	// RFC 9110 §10.1.1: a client that asked 100-continue and got a final
 	// answer may never send the body, so the next byte is not a boundary
 	// we can find: close after this answer.
-	keepAlive := req.KeepAlive && !(hasBody && req.Expect100)
+	keepAlive := req.KeepAlive && !(hasBody && req.Expect100) && !el.e.draining.Load()
 	if rule != nil && rule.Kind == actions.Empty {
 		// An interim (1xx) code as the only answer can only end by closing.
 		keepAlive = actions.EmptyKeepsAlive(rule.Code, keepAlive)

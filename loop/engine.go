@@ -63,6 +63,7 @@ type Engine struct {
 	conns    atomic.Int64 // client connections accepted and not yet closed
 	stopping atomic.Bool  // listeners are closing: accept errors are expected
 	stopped  atomic.Bool  // Stop was called: Run returning is expected
+	draining atomic.Bool  // Shutdown was called: answer with close, close idle connections
 	accepts  sync.WaitGroup
 	lns      []Listener
 }
@@ -137,6 +138,37 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return err
 }
 
+// Shutdown stops accepting, lets requests under way finish and closes
+// keep-alive connections as they become idle, until every client connection
+// is gone or ctx ends; then it stops the event loops (closing whatever is
+// left) and makes Run return nil.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.draining.Store(true)
+	e.stopping.Store(true)
+	e.closeListeners()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for e.conns.Load() > 0 {
+		e.eachLoop(func(el *eventLoop) gnet.RunnableFunc { return el.closeIdleFn })
+		select {
+		case <-ctx.Done():
+			e.log.Warn("grace period over; closing the remaining connections", "connections", e.conns.Load())
+			return e.Stop(context.Background())
+		case <-tick.C:
+		}
+	}
+	return e.Stop(ctx)
+}
+
+// eachLoop runs the function fn picks for each known loop, on that loop.
+func (e *Engine) eachLoop(fn func(el *eventLoop) gnet.RunnableFunc) {
+	if p := e.loops.Load(); p != nil {
+		for _, el := range *p {
+			_ = el.gl.Execute(context.Background(), fn(el))
+		}
+	}
+}
+
 func (e *Engine) closeListeners() {
 	for _, ln := range e.lns {
 		ln.Close()
@@ -156,11 +188,7 @@ func (e *Engine) OnBoot(eng gnet.Engine) gnet.Action {
 // OnTick runs on gnet's ticker goroutine (not a loop): it asks each loop to
 // sweep its timers.
 func (e *Engine) OnTick() (time.Duration, gnet.Action) {
-	if p := e.loops.Load(); p != nil {
-		for _, el := range *p {
-			_ = el.gl.Execute(context.Background(), el.sweepFn)
-		}
-	}
+	e.eachLoop(func(el *eventLoop) gnet.RunnableFunc { return el.sweepFn })
 	return sweepEvery(e.cfg), gnet.None
 }
 

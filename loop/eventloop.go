@@ -19,13 +19,18 @@ type eventLoop struct {
 	headWait timerList // connections reading a request head (head_timeout)
 	idleWait timerList // connections idle between requests (idle_timeout)
 
-	sweepFn gnet.RunnableFunc // prebuilt so that a sweep does not allocate
+	sweepFn     gnet.RunnableFunc // prebuilt so that a sweep does not allocate
+	closeIdleFn gnet.RunnableFunc // closes every idle connection (shutdown)
 }
 
 func newEventLoop(e *Engine, idx int, gl gnet.EventLoop) *eventLoop {
 	el := &eventLoop{e: e, idx: idx, gl: gl, out: make([]byte, 0, 16<<10), host: make([]byte, 0, 256)}
 	el.sweepFn = func(context.Context) error {
 		el.sweep()
+		return nil
+	}
+	el.closeIdleFn = func(context.Context) error {
+		el.idleWait.expire(1<<62, func(cc *clientConn) { cc.closeNow() })
 		return nil
 	}
 	return el

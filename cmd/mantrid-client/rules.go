@@ -1,0 +1,99 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+func getCommand(p process) *cli.Command {
+	return &cli.Command{
+		Name:        "get",
+		Usage:       "print a hostname's rule as JSON",
+		ArgsUsage:   "<hostname>",
+		Description: getHelp,
+		Action: func(c *cli.Context) error {
+			if err := wantArgs(c, 1, 1, "one hostname"); err != nil {
+				return err
+			}
+			if err := checkHost(c, c.Args().First()); err != nil {
+				return err
+			}
+			s, err := settingsOf(c, p)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := s.ctx(c.Context)
+			defer cancel()
+			host := c.Args().First()
+			rule, err := s.client.Get(ctx, host)
+			if err != nil {
+				return err
+			}
+			if rule == nil {
+				if !s.json {
+					_ = writeString(p.stderr, "mantrid-client: "+printable(host)+" has no rule\n")
+				}
+				return writeString(p.stdout, "null\n")
+			}
+			line, err := appendCompact(nil, rule)
+			if err != nil {
+				return err
+			}
+			_, err = p.stdout.Write(append(line, '\n'))
+			return err
+		},
+	}
+}
+
+func deleteCommand(p process) *cli.Command {
+	return &cli.Command{
+		Name:        "delete",
+		Usage:       "delete a hostname's rule (and its statistics)",
+		ArgsUsage:   "<hostname>",
+		Description: deleteHelp,
+		Action: func(c *cli.Context) error {
+			if err := wantArgs(c, 1, 1, "one hostname"); err != nil {
+				return err
+			}
+			if err := checkHost(c, c.Args().First()); err != nil {
+				return err
+			}
+			s, err := settingsOf(c, p)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := s.ctx(c.Context)
+			defer cancel()
+			if err := s.client.Delete(ctx, c.Args().First()); err != nil {
+				return err
+			}
+			if s.json {
+				return writeString(p.stdout, okJSON)
+			}
+			return nil
+		},
+	}
+}
+
+func exportCommand(p process) *cli.Command {
+	return &cli.Command{
+		Name:        "export",
+		Usage:       "print every rule as one JSON object, for import",
+		Description: exportHelp,
+		Action: func(c *cli.Context) error {
+			if err := wantArgs(c, 0, 0, "no arguments"); err != nil {
+				return err
+			}
+			s, err := settingsOf(c, p)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := s.ctx(c.Context)
+			defer cancel()
+			rules, err := s.client.Rules(ctx)
+			if err != nil {
+				return err
+			}
+			return writeObject(p.stdout, rules, appendCompact)
+		},
+	}
+}
