@@ -56,7 +56,9 @@ type Engine struct {
 	start time.Time
 
 	eng     gnet.Engine
-	booted  chan struct{}
+	booted  chan struct{} // OnBoot ran: e.eng is set
+	running chan struct{} // the first OnTick ran: every loop has its poller
+	runOnce sync.Once
 	loopsMu sync.Mutex
 	loops   atomic.Pointer[[]*eventLoop]
 
@@ -73,7 +75,7 @@ func New(cfg Config, rules *Rules, pages *static.Pages) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, rules: rules, pages: pages, log: cfg.Logger, start: time.Now(), booted: make(chan struct{})}
+	return &Engine{cfg: cfg, rules: rules, pages: pages, log: cfg.Logger, start: time.Now(), booted: make(chan struct{}), running: make(chan struct{})}
 }
 
 // now returns monotonic nanoseconds since the engine was created.
@@ -100,8 +102,11 @@ func (e *Engine) Run(lns []Listener) error {
 			gnet.WithLogger(gnetLogger{e.log}),
 		)
 	}()
+	// gnet calls OnBoot before it creates its pollers, and a pollers'
+	// epoll fd cannot be had once a flood has used every fd: accept only
+	// after the first tick, which gnet starts once every loop runs.
 	select {
-	case <-e.booted:
+	case <-e.running:
 		os.RemoveAll(dir)
 	case err := <-errc:
 		return fmt.Errorf("event loops did not start: %w", err)
@@ -185,9 +190,10 @@ func (e *Engine) OnBoot(eng gnet.Engine) gnet.Action {
 	return gnet.None
 }
 
-// OnTick runs on gnet's ticker goroutine (not a loop): it asks each loop to
-// sweep its timers.
+// OnTick runs on gnet's ticker goroutine (not a loop): the first call says
+// the loops are running; every call asks each loop to sweep its timers.
 func (e *Engine) OnTick() (time.Duration, gnet.Action) {
+	e.runOnce.Do(func() { close(e.running) })
 	e.eachLoop(func(el *eventLoop) gnet.RunnableFunc { return el.sweepFn })
 	return sweepEvery(e.cfg), gnet.None
 }

@@ -48,6 +48,12 @@ type Config struct {
 	MaxURILength int
 	// MaxHeaders bounds the number of header fields (default 100; 431 beyond).
 	MaxHeaders int
+	// SaveInterval is how often stats are saved to the state file (default
+	// 10s); rule changes are saved within a second.
+	SaveInterval time.Duration
+	// GracePeriod bounds how long SIGTERM waits for requests under way
+	// (default 10s).
+	GracePeriod time.Duration
 
 	// bindDefaulted and mgmtDefaulted record that the lists hold defaults, so
 	// that the first value in the file replaces them instead of adding.
@@ -69,6 +75,8 @@ func DefaultConfig() Config {
 		MaxHeadSize:    16 << 10,
 		MaxURILength:   8 << 10,
 		MaxHeaders:     100,
+		SaveInterval:   10 * time.Second,
+		GracePeriod:    10 * time.Second,
 		bindDefaulted:  true,
 		mgmtDefaulted:  true,
 	}
@@ -110,6 +118,8 @@ func configNames() map[string]setter {
 		"max_head_size":   {false, func(c *Config, v string) error { return setInt(&c.MaxHeadSize, v, 1024, 1<<20) }},
 		"max_uri_length":  {false, func(c *Config, v string) error { return setInt(&c.MaxURILength, v, 256, 1<<20) }},
 		"max_headers":     {false, func(c *Config, v string) error { return setInt(&c.MaxHeaders, v, 8, 10_000) }},
+		"save_interval":   {false, func(c *Config, v string) error { return setSeconds(&c.SaveInterval, v) }},
+		"grace_period":    {false, func(c *Config, v string) error { return setSeconds(&c.GracePeriod, v) }},
 	}
 }
 

@@ -4,20 +4,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
+	"strings"
 	"syscall"
-	"time"
 
-	"github.com/mantrid/mantrid/actions"
-	"github.com/mantrid/mantrid/hostmap"
-	"github.com/mantrid/mantrid/httpparse"
 	"github.com/mantrid/mantrid/loop"
 	"github.com/mantrid/mantrid/mgmt/state"
 	"github.com/mantrid/mantrid/static"
@@ -88,66 +83,30 @@ func serve(cfg Config, log *slog.Logger) error {
 		cfg.MaxConnections = max(int(nofile)-64, 32) / 2
 	}
 	pages, err := static.Load(cfg.StaticDir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err != nil {
 		return err
 	}
 	snap, err := state.Load(cfg.StateFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if err := state.CheckWritable(cfg.StateFile); err != nil {
-		return err
-	}
 	lns, err := bindAll(cfg)
 	if err != nil {
 		return err
 	}
-	rules := buildRules(cfg.EventLoops, snap)
-	eng := loop.New(loop.Config{
-		Loops:          cfg.EventLoops,
-		HeadTimeout:    cfg.HeadTimeout,
-		IdleTimeout:    cfg.IdleTimeout,
-		Limits:         httpparse.Limits{MaxHeadSize: cfg.MaxHeadSize, MaxURILength: cfg.MaxURILength, MaxHeaders: cfg.MaxHeaders},
-		MaxConnections: cfg.MaxConnections,
-		Logger:         log,
-	}, rules, pages)
-
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	done := make(chan error, 1)
-	go func() { done <- eng.Run(lns) }()
-	for _, ln := range lns {
-		log.Info("listening", "addr", ln.Addr().String(), "internal", ln.Internal)
+	mlns, err := bindManagement(cfg, log)
+	if err != nil {
+		closeAll(lns)
+		return err
 	}
-	log.Info("mantrid started", "rules", rules.Hosts.Len(), "event_loops", cfg.EventLoops, "max_connections", cfg.MaxConnections)
-	select {
-	case err := <-done:
-		return fmt.Errorf("event loops: %w", err)
-	case sig := <-sigs:
-		log.Info("stopping", "signal", sig.String())
+	if err := dropPrivileges(cfg, log); err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := eng.Stop(ctx); err != nil {
-		log.Warn("event loops did not stop cleanly", "err", err)
+	if err := state.CheckWritable(cfg.StateFile); err != nil {
+		return err
 	}
-	<-done
-	log.Info("stopped")
-	return nil
-}
-
-// buildRules turns a loaded state snapshot into the routing table.
-func buildRules(loops int, snap *state.Snapshot) *loop.Rules {
-	rules := loop.NewRules(loops)
-	rules.Unknown = actions.NewStats(loops, snap.Stats[state.UnknownHost])
-	entries := make([]hostmap.Entry[*actions.Host], 0, len(snap.Hosts))
-	for name, r := range snap.Hosts {
-		h := &actions.Host{Name: name, Rule: r, Stats: actions.NewStats(loops, snap.Stats[name])}
-		entries = append(entries, hostmap.Entry[*actions.Host]{Key: name, Value: h, Subdomains: r.Subdomains})
-	}
-	rules.Hosts.Replace(entries)
-	return rules
+	d := newDaemon(cfg, log, snap, pages)
+	return d.run(lns, mlns)
 }
 
 // bindAll binds every bind and bind_internal listener before anything is
@@ -155,9 +114,7 @@ func buildRules(loops int, snap *state.Snapshot) *loop.Rules {
 func bindAll(cfg Config) ([]loop.Listener, error) {
 	var lns []loop.Listener
 	fail := func(err error) ([]loop.Listener, error) {
-		for _, l := range lns {
-			l.Close()
-		}
+		closeAll(lns)
 		return nil, err
 	}
 	for _, group := range []struct {
@@ -175,6 +132,34 @@ func bindAll(cfg Config) ([]loop.Listener, error) {
 	return lns, nil
 }
 
+// bindManagement binds the REST API listeners. When bind_management is left
+// at its default and this machine has no IPv6 loopback, [::1]:8042 is
+// skipped with a warning instead of failing.
+func bindManagement(cfg Config, log *slog.Logger) ([]net.Listener, error) {
+	var lns []net.Listener
+	for _, addr := range cfg.BindManagement {
+		ln, err := listen(addr)
+		if err != nil {
+			if cfg.mgmtDefaulted && strings.HasPrefix(addr, "[::1]") && errors.Is(err, syscall.EADDRNOTAVAIL) {
+				log.Warn("no IPv6 loopback; the REST API listens on IPv4 only", "skipped", addr)
+				continue
+			}
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, err
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+func closeAll(lns []loop.Listener) {
+	for _, l := range lns {
+		l.Close()
+	}
+}
+
 // listen binds one address of SPEC §2 with an error an operator can act on.
 func listen(addr string) (net.Listener, error) {
 	network, a, err := ListenNetwork(addr)
@@ -190,7 +175,7 @@ func listen(addr string) (net.Listener, error) {
 	case errors.Is(err, syscall.EACCES):
 		return nil, fmt.Errorf("cannot listen on %s: permission denied (ports below 1024 need root)", addr)
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		return nil, fmt.Errorf("cannot listen on %s: no such address on this machine", addr)
+		return nil, fmt.Errorf("cannot listen on %s: no such address on this machine: %w", addr, syscall.EADDRNOTAVAIL)
 	}
 	return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 }
@@ -203,20 +188,19 @@ func raiseFDLimit(log *slog.Logger) uint64 {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return 1024
 	}
-	want := lim
-	if os.Geteuid() == 0 {
-		want.Max = max(lim.Max, 102400)
-		want.Cur = want.Max
-	} else {
-		want.Cur = lim.Max
+	tries := []syscall.Rlimit{{Cur: lim.Max, Max: lim.Max}}
+	if os.Geteuid() == 0 && lim.Max < 102400 {
+		tries = append([]syscall.Rlimit{{Cur: 102400, Max: 102400}}, tries...)
 	}
-	if want == lim {
-		return lim.Cur
+	for _, want := range tries {
+		if want.Cur <= lim.Cur {
+			return lim.Cur
+		}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err == nil {
+			log.Info("raised the file descriptor limit", "from", lim.Cur, "to", want.Cur)
+			return want.Cur
+		}
 	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
-		log.Warn("could not raise the file descriptor limit", "soft", lim.Cur, "hard", lim.Max, "err", err)
-		return lim.Cur
-	}
-	log.Info("raised the file descriptor limit", "from", lim.Cur, "to", want.Cur)
-	return want.Cur
+	log.Warn("could not raise the file descriptor limit", "soft", lim.Cur, "hard", lim.Max)
+	return lim.Cur
 }

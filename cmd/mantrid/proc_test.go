@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// binPath is the mantrid binary built once by TestMain.
-var binPath string
+// binPath and clientPath are the binaries built once by TestMain.
+var binPath, clientPath string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "mantrid-e2e-")
@@ -28,19 +28,25 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "mantrid")
-	args := []string{"build", "-o", binPath}
+	clientPath = filepath.Join(dir, "mantrid-client")
+	args := []string{"build", "-o", dir + "/"}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
-	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+	out, err := exec.Command("go", append(args, ".", "../mantrid-client")...).CombinedOutput()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "building mantrid: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "building mantrid and mantrid-client: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// testIdentity keeps a mantrid started as root (as in CI here) running as
+// root, so that it can use the test's private temporary folders; only
+// TestRootDropsPrivileges tests dropping them.
+const testIdentity = "uid = 0\ngid = 0\n"
 
 // proc is a running mantrid started by a test.
 type proc struct {
@@ -49,12 +55,16 @@ type proc struct {
 	dir      string
 	public   []string // bind addresses, in log order
 	internal []string // bind_internal addresses
+	mgmt     []string // bind_management addresses
 	mu       sync.Mutex
 	log      strings.Builder
 	exited   chan struct{}
 }
 
-var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+) internal=(true|false)`)
+var (
+	listeningRE = regexp.MustCompile(`msg=listening addr=(\S+) internal=(true|false)`)
+	mgmtRE      = regexp.MustCompile(`msg="management API listening" addr=(\S+)`)
+)
 
 // startMantrid writes conf (extra lines appended to a base config listening
 // on 127.0.0.1:0, public and internal) and state to a temporary folder and
@@ -63,20 +73,27 @@ var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+) internal=(true|fa
 func startMantrid(t *testing.T, extraConf, stateJSON string, wrap ...string) *proc {
 	t.Helper()
 	dir := t.TempDir()
-	conf := "bind = 127.0.0.1:0\nbind_internal = 127.0.0.1:0\n" +
+	conf := testIdentity + "bind = 127.0.0.1:0\nbind_internal = 127.0.0.1:0\nbind_management = 127.0.0.1:0\n" +
 		"state_file = " + filepath.Join(dir, "state.json") + "\n" +
 		"static_dir = " + filepath.Join(dir, "static") + "\n" + extraConf
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "mantrid.conf"), []byte(conf), 0o644))
 	if stateJSON != "" {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "state.json"), []byte(stateJSON), 0o644))
 	}
-	args := append(append([]string{}, wrap...), binPath, "-c", filepath.Join(dir, "mantrid.conf"))
+	return startMantridConf(t, filepath.Join(dir, "mantrid.conf"), wrap...)
+}
+
+// startMantridConf starts the binary on the config file at path (in path's
+// folder), optionally through wrap, and waits for "mantrid started".
+func startMantridConf(t *testing.T, path string, wrap ...string) *proc {
+	t.Helper()
+	args := append(append([]string{}, wrap...), binPath, "-c", path)
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
+	cmd.Dir = filepath.Dir(path)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	p := &proc{t: t, cmd: cmd, dir: dir, exited: make(chan struct{})}
+	p := &proc{t: t, cmd: cmd, dir: filepath.Dir(path), exited: make(chan struct{})}
 	started := make(chan struct{})
 	go p.readLog(stderr, started)
 	go func() { _ = cmd.Wait(); close(p.exited) }()
@@ -85,8 +102,8 @@ func startMantrid(t *testing.T, extraConf, stateJSON string, wrap ...string) *pr
 	case <-started:
 	case <-p.exited:
 		t.Fatalf("mantrid exited during start-up:\n%s", p.Log())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("mantrid did not start in 20s:\n%s", p.Log())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("mantrid did not start in 30s:\n%s", p.Log())
 	}
 	return p
 }
@@ -98,6 +115,9 @@ func (p *proc) readLog(r io.Reader, started chan struct{}) {
 		line := sc.Text()
 		p.mu.Lock()
 		p.log.WriteString(line + "\n")
+		if m := mgmtRE.FindStringSubmatch(line); m != nil {
+			p.mgmt = append(p.mgmt, m[1])
+		}
 		if m := listeningRE.FindStringSubmatch(line); m != nil {
 			if m[2] == "true" {
 				p.internal = append(p.internal, m[1])
@@ -125,6 +145,14 @@ func (p *proc) addr() string {
 	defer p.mu.Unlock()
 	require.NotEmpty(p.t, p.public, "no public listener logged")
 	return p.public[0]
+}
+
+// apiURL returns the REST API's base URL.
+func (p *proc) apiURL() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.NotEmpty(p.t, p.mgmt, "no management listener logged")
+	return "http://" + p.mgmt[0]
 }
 
 // internalAddr returns the first bind_internal listener's address.

@@ -24,15 +24,18 @@ const (
 
 // Error codes of API errors, in Error.Code. Rule validation codes come from
 // actions (host_action_invalid, host_details_not_list, …) and are passed
-// through unchanged.
+// through unchanged with status 400; so is actions' bad_json for the body
+// of a single-rule PUT. The strings are part of the API and never change.
 const (
 	CodeNotFound         = "not_found"          // 404: no such path
 	CodeMethodNotAllowed = "method_not_allowed" // 405
 	CodeBadJSON          = "bad_json"           // 400: the body is not JSON
 	CodeBodyNotADict     = "body_not_a_dict"    // 400: a bulk PUT body that is not an object
 	CodeBodyTooLarge     = "body_too_large"     // 413
-	CodeHostnameInvalid  = "hostname_invalid"   // 400: a rule key that is not a hostname
-	CodeUnsupportedType  = "unsupported_media_type"
+	CodeHostnameInvalid  = "hostname_invalid"   // 400: a rule key (path or bulk body) that is not a hostname
+	// CodeUnsupportedType (415) is reserved: the server accepts any
+	// Content-Type, as the first Mantrid's client sent none.
+	CodeUnsupportedType = "unsupported_media_type"
 	// CodeHostnameDuplicate (400) means a bulk PUT body names one rule key
 	// twice, possibly in two spellings ("EP.io" and "ep.io."); Host says
 	// which.
@@ -46,7 +49,10 @@ const (
 )
 
 // Error is the body of every non-200 answer: {"error": CODE, "detail": ...}.
-// For bulk PUT, Host names the entry that was refused.
+// Host names the rule the error is about: the refused entry of a bulk PUT
+// as it was sent, or the key of /hostname/HOST/. The server quotes Host and
+// Detail (strconv.QuoteToASCII) when they hold anything but printable
+// ASCII, so no raw byte of a request comes back.
 type Error struct {
 	Code   string `json:"error"`
 	Detail string `json:"detail,omitempty"`

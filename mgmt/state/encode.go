@@ -4,7 +4,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/mantrid/mantrid/actions"
@@ -111,18 +110,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// SortEntries sorts hosts by name, the order Encode writes.
-func SortEntries(hosts []Entry) {
-	slices.SortFunc(hosts, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
-}
-
 // appendString appends s as a JSON string (RFC 8259 §7): '"' and '\\'
 // escaped, control characters as \u00XX, invalid UTF-8 as \ufffd. Rule keys
 // are plain ASCII; the rest is for snapshots built by hand.
 func appendString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
-	for i := 0; i < len(s); {
+	plain := 0
+	for plain < len(s) && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' && s[plain] != '\\' {
+		plain++
+	}
+	dst = append(dst, s[:plain]...)
+	for i := plain; i < len(s); {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mantrid/mantrid/mgmt/state"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runClient runs mantrid-client against p's API and returns its stdout,
+// stderr and exit status.
+func runClient(t *testing.T, p *proc, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(clientPath, append([]string{"--url", p.apiURL()}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// TestClientDocsExample is the first Mantrid's documented example, against
+// the real binaries.
+func TestClientDocsExample(t *testing.T) {
+	p := startMantrid(t, "", "")
+	out, errOut, code := runClient(t, p, "set", "top-secret.com", "empty", "true", "code=403")
+	require.Equal(t, 0, code, "set: %s%s", out, errOut)
+
+	cl := newClient(t, p.addr())
+	for _, host := range []string{"top-secret.com", "www.top-secret.com", "a.b.top-secret.com"} {
+		resp, _ := cl.get(host, "/")
+		assert.Equal(t, 403, resp.StatusCode, "Host %s", host)
+	}
+
+	out, _, code = runClient(t, p, "list")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, regexp.MustCompile(`(?m)^HOST\s+ACTION\s+SUBDOMS`), out)
+	assert.Regexp(t, regexp.MustCompile(`(?m)^top-secret\.com\s+empty<403>\s+True\s*$`), out)
+
+	out, _, code = runClient(t, p, "stats")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, regexp.MustCompile(`(?m)^HOST\s+OPEN\s+COMPLETED\s+BYTES_IN\s+BYTES_OUT`), out)
+	m := regexp.MustCompile(`(?m)^top-secret\.com\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$`).FindStringSubmatch(out)
+	require.NotNil(t, m, "stats row for top-secret.com in:\n%s", out)
+	assert.Equal(t, "0", m[1], "open")
+	assert.Equal(t, "3", m[2], "completed")
+	assert.NotEqual(t, "0", m[3], "bytes in")
+	assert.NotEqual(t, "0", m[4], "bytes out")
+
+	_, _, code = runClient(t, p, "delete", "top-secret.com")
+	require.Equal(t, 0, code)
+	out, _, _ = runClient(t, p, "list")
+	assert.NotContains(t, out, "top-secret.com")
+	resp, _ := cl.get("top-secret.com", "/")
+	assert.Equal(t, builtinStatus(t, "no-hosts"), resp.StatusCode, "no rules left")
+
+	_, errOut, code = runClient(t, p, "set", "x.com", "empty", "true", "code=abc")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "host_option_invalid", "the server's error code is shown")
+}
+
+// apiPut sets one rule through the REST API.
+func apiPut(base, host, rule string) error {
+	req, err := http.NewRequest(http.MethodPut, base+"/hostname/"+host+"/", strings.NewReader(rule))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("PUT %s: %d %s", host, resp.StatusCode, body)
+	}
+	return nil
+}
+
+func apiGetJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, url)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
+}
+
+func TestSIGTERMSavesStateAndExits0(t *testing.T) {
+	p := startMantrid(t, "save_interval = 3600\n", "")
+	require.NoError(t, apiPut(p.apiURL(), "kept.test", `["empty", {"code": 204}, false]`))
+	cl := newClient(t, p.addr())
+	for range 5 {
+		resp, _ := cl.get("kept.test", "/")
+		require.Equal(t, 204, resp.StatusCode)
+	}
+	addr := p.addr()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit within 15s of SIGTERM")
+	}
+	assert.Equal(t, 0, p.cmd.ProcessState.ExitCode(), "exit status; log:\n%s", p.Log())
+	_, err := net.DialTimeout("tcp", addr, time.Second)
+	assert.Error(t, err, "listener closed")
+
+	snap, err := state.Load(filepath.Join(p.dir, "state.json"))
+	require.NoError(t, err)
+	require.Contains(t, snap.Hosts, "kept.test")
+	assert.Equal(t, int64(5), snap.Stats["kept.test"].CompletedRequests, "stats saved at exit")
+}
+
+// TestSIGKILLNeverBreaksTheStateFile kills mantrid at random moments while
+// rules change and traffic flows, 50 times: every time the state file must
+// parse, and the restarted process must serve exactly the saved rules with
+// the saved stats (open_requests 0).
+func TestSIGKILLNeverBreaksTheStateFile(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "mantrid.conf")
+	require.NoError(t, os.WriteFile(conf, []byte(testIdentity+"bind = 127.0.0.1:0\nbind_management = 127.0.0.1:0\n"+
+		"state_file = "+filepath.Join(dir, "state.json")+"\nsave_interval = 0.05\n"), 0o644))
+	statePath := filepath.Join(dir, "state.json")
+	rounds := 50
+	if testing.Short() {
+		rounds = 10
+	}
+	for round := range rounds {
+		p := startMantridConf(t, conf)
+		checkRestored(t, p, statePath, round)
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			cl := newClient(t, p.addr())
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				host := fmt.Sprintf("h%d.test", i%20)
+				if apiPut(p.apiURL(), host, fmt.Sprintf(`["empty", {"code": %d}, true]`, 200+i%50)) != nil {
+					return
+				}
+				if _, err := io.WriteString(cl.c, "GET / HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err != nil {
+					return
+				}
+			}
+		}()
+		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond)
+		require.NoError(t, p.cmd.Process.Kill())
+		<-p.exited
+		close(stop)
+		<-done
+		_, err := state.Load(statePath)
+		if !errors.Is(err, os.ErrNotExist) {
+			require.NoError(t, err, "round %d: the state file parses after SIGKILL", round)
+		}
+	}
+}
+
+// checkRestored compares what a freshly started mantrid serves with the
+// state file it started from.
+func checkRestored(t *testing.T, p *proc, statePath string, round int) {
+	t.Helper()
+	snap, err := state.Load(statePath)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	require.NoError(t, err)
+	var rules map[string]json.RawMessage
+	apiGetJSON(t, p.apiURL()+"/hostname/", &rules)
+	require.Len(t, rules, len(snap.Hosts), "round %d: rule count after restart", round)
+	for host, r := range snap.Hosts {
+		want, err := r.MarshalJSON()
+		require.NoError(t, err)
+		assert.JSONEq(t, string(want), string(rules[host]), "round %d: rule %s after restart", round, host)
+	}
+	var stats map[string]map[string]int64
+	apiGetJSON(t, p.apiURL()+"/stats/", &stats)
+	for host, c := range snap.Stats {
+		if _, ok := snap.Hosts[host]; !ok && host != state.UnknownHost {
+			continue
+		}
+		assert.Equal(t, c.CompletedRequests, stats[host]["completed_requests"], "round %d: %s completed", round, host)
+		assert.Equal(t, c.BytesSent, stats[host]["bytes_sent"], "round %d: %s bytes_sent", round, host)
+		assert.Equal(t, int64(0), stats[host]["open_requests"], "round %d: %s open", round, host)
+	}
+}
+
+// runMantridFails starts mantrid expecting it to refuse to start; it
+// returns the exit status and stderr.
+func runMantridFails(t *testing.T, conf string) (int, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mantrid.conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o644))
+	cmd := exec.Command(binPath, "-c", path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	done := make(chan error, 1)
+	require.NoError(t, cmd.Start())
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("mantrid did not refuse to start:\n%s", stderr.String())
+	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
+}
+
+func TestStartupRefusals(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.json")
+	corruptBytes := []byte(`{"hosts": {"a.test": ["empty", {"code": 403}, tru`)
+	require.NoError(t, os.WriteFile(corrupt, corruptBytes, 0o644))
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	base := "bind_management = 127.0.0.1:0\n"
+	dir = dir + "/" // the messages name paths as configured
+	cases := []struct{ name, conf, want string }{
+		{"bad config line", base + "bind = 127.0.0.1:0\nstate_file " + dir + "/s.json\n", "mantrid.conf:3: expected \"name = value\""},
+		{"state folder missing", base + "bind = 127.0.0.1:0\nstate_file = " + dir + "/nope/s.json\n", "state file " + dir + "/nope/s.json cannot be written"},
+		{"corrupt state file", base + "bind = 127.0.0.1:0\nstate_file = " + corrupt + "\n", "state file " + corrupt},
+		{"port in use", base + "bind = " + busy.Addr().String() + "\nstate_file = " + dir + "/s.json\n", "cannot listen on " + busy.Addr().String() + ": the port is already in use"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stderr := runMantridFails(t, tc.conf)
+			assert.NotEqual(t, 0, code)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			last := lines[len(lines)-1]
+			assert.True(t, strings.HasPrefix(last, "mantrid: "), "the error is the last line: %q", stderr)
+			assert.Contains(t, last, tc.want)
+		})
+	}
+	after, err := os.ReadFile(corrupt)
+	require.NoError(t, err)
+	assert.Equal(t, corruptBytes, after, "a corrupt state file is left as it was")
+}
+
+// TestRootDropsPrivileges runs only as root (as CI does here): mantrid must
+// end up running as uid/gid from the config with the state folder its own.
+func TestRootDropsPrivileges(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIP: not running as root, so there are no privileges to drop")
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755)) // let uid 65534 reach it
+	stateDir := filepath.Join(dir, "var")
+	conf := filepath.Join(dir, "mantrid.conf")
+	require.NoError(t, os.WriteFile(conf, []byte("bind = 127.0.0.1:0\nbind_management = 127.0.0.1:0\n"+
+		"state_file = "+stateDir+"/state.json\nuid = 65534\ngid = 65534\n"), 0o644))
+	p := startMantridConf(t, conf)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	require.NoError(t, err)
+	assert.Regexp(t, regexp.MustCompile(`(?m)^Uid:\s+65534\s+65534\s+65534\s+65534`), string(status))
+	assert.Regexp(t, regexp.MustCompile(`(?m)^Gid:\s+65534\s+65534\s+65534\s+65534`), string(status))
+	require.NoError(t, apiPut(p.apiURL(), "saved.test", `["empty", {"code": 403}, false]`))
+	assert.Eventually(t, func() bool {
+		snap, err := state.Load(stateDir + "/state.json")
+		return err == nil && snap.Hosts["saved.test"] != nil
+	}, 5*time.Second, 50*time.Millisecond, "the unprivileged process saves its state")
+}

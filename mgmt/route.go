@@ -1,0 +1,109 @@
+package mgmt
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// resource is what a request path names (SPEC §7).
+type resource uint8
+
+const (
+	resNone      resource = iota // no such path: 404
+	resRules                     // /hostname/
+	resRule                      // /hostname/HOST/
+	resStats                     // /stats/
+	resHostStats                 // /stats/HOST/
+)
+
+// allowHeader returns res's methods, as sent in Allow with a 405.
+func allowHeader(res resource) string {
+	switch res {
+	case resRules:
+		return "GET, HEAD, PUT"
+	case resRule:
+		return "GET, HEAD, PUT, DELETE"
+	}
+	return "GET, HEAD"
+}
+
+// allows reports whether res answers method. HEAD is GET without a body.
+func allows(res resource, method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead:
+		return true
+	case http.MethodPut:
+		return res == resRules || res == resRule
+	case http.MethodDelete:
+		return res == resRule
+	}
+	return false
+}
+
+// route is a parsed request path.
+type route struct {
+	res resource
+	// host is the HOST segment, percent-decoded but not yet normalised;
+	// only for resRule and resHostStats.
+	host string
+}
+
+// parseRoute parses an escaped request path (URL.EscapedPath). The
+// collections are /hostname/ and /stats/; one host is /hostname/HOST/ or
+// /stats/HOST/. The trailing slash is optional, and the prefixes match
+// case-insensitively, as the first Mantrid lower-cased paths. HOST is one
+// percent-decoded segment, or a protocol-qualified key whose "//" may be
+// written as is or as %2F%2F ("/hostname/http://ep.io/" and
+// "/hostname/http:%2F%2Fep.io"); anything else with a '/' is not a path of
+// the API. Routing by hand, rather than with http.ServeMux, keeps the "//"
+// that ServeMux would clean away.
+func parseRoute(escaped string) route {
+	for _, p := range [...]struct {
+		prefix   string
+		all, one resource
+	}{{"/hostname", resRules, resRule}, {"/stats", resStats, resHostStats}} {
+		if len(escaped) < len(p.prefix) || !strings.EqualFold(escaped[:len(p.prefix)], p.prefix) {
+			continue
+		}
+		rest := escaped[len(p.prefix):]
+		if rest == "" || rest == "/" {
+			return route{res: p.all}
+		}
+		if rest[0] != '/' {
+			return route{}
+		}
+		host, ok := hostSegment(rest[1:])
+		if !ok {
+			return route{}
+		}
+		return route{res: p.one, host: host}
+	}
+	return route{}
+}
+
+// hostSegment decodes the HOST part of a path, with its optional trailing
+// slash. It refuses an empty host and any '/' but the two after "http:" or
+// "https:". A segment that is not valid percent-encoding is returned as is,
+// for the caller's hostname check to refuse.
+func hostSegment(seg string) (string, bool) {
+	seg = strings.TrimSuffix(seg, "/")
+	host, err := url.PathUnescape(seg)
+	if err != nil {
+		host = seg
+	}
+	if host == "" {
+		return "", false
+	}
+	rest := host
+	for _, scheme := range [...]string{"http://", "https://"} {
+		if len(rest) >= len(scheme) && strings.EqualFold(rest[:len(scheme)], scheme) {
+			rest = rest[len(scheme):]
+			break
+		}
+	}
+	if rest == "" || strings.Contains(rest, "/") {
+		return "", false
+	}
+	return host, true
+}

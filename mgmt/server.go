@@ -1,0 +1,239 @@
+package mgmt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/mantrid/mantrid/mgmt/api"
+)
+
+// Defaults of ServerOptions.
+const (
+	// DefaultMaxBodyBytes bounds a bulk PUT body: a million rules take
+	// about 80 MB.
+	DefaultMaxBodyBytes = 256 << 20
+	// DefaultMaxRuleBytes bounds the body of a PUT of one rule; a proxy
+	// rule with actions.MaxBackends backends takes about 40 KB.
+	DefaultMaxRuleBytes = 1 << 20
+	// DefaultMaxHeaderBytes bounds a request's head.
+	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultReadHeaderTimeout bounds reading a request's head.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultReadTimeout bounds reading a whole request, body included.
+	DefaultReadTimeout = 5 * time.Minute
+	// DefaultWriteTimeout bounds the time from the end of the request head
+	// to the end of the answer.
+	DefaultWriteTimeout = 5 * time.Minute
+	// DefaultIdleTimeout bounds how long a keep-alive connection waits for
+	// its next request.
+	DefaultIdleTimeout = 2 * time.Minute
+)
+
+// ServerOptions configures a Server. A zero field takes its default.
+type ServerOptions struct {
+	// MaxBodyBytes bounds a bulk PUT body (PUT /hostname/); a larger one
+	// gets 413 body_too_large. Default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxRuleBytes bounds the body of PUT /hostname/HOST/. Default
+	// DefaultMaxRuleBytes.
+	MaxRuleBytes int64
+	// MaxHeaderBytes bounds a request head; net/http answers 431 beyond
+	// it. Default DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are
+	// those of net/http.Server. Defaults DefaultReadHeaderTimeout,
+	// DefaultReadTimeout, DefaultWriteTimeout and DefaultIdleTimeout.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Logger receives a DEBUG line per request, an INFO line per bulk
+	// replace and errors. Default: discard.
+	Logger *slog.Logger
+}
+
+// Validate refuses negative limits and timeouts. NewServer gives a zero or
+// negative field its default, so call Validate first to report mistakes.
+func (o ServerOptions) Validate() error {
+	for _, f := range [...]struct {
+		name string
+		v    int64
+	}{
+		{"max body bytes", o.MaxBodyBytes}, {"max rule bytes", o.MaxRuleBytes},
+		{"max header bytes", int64(o.MaxHeaderBytes)},
+		{"read header timeout", int64(o.ReadHeaderTimeout)}, {"read timeout", int64(o.ReadTimeout)},
+		{"write timeout", int64(o.WriteTimeout)}, {"idle timeout", int64(o.IdleTimeout)},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("mgmt: %s must not be negative", f.name)
+		}
+	}
+	return nil
+}
+
+// withDefaults returns o with every zero or negative field defaulted.
+func (o ServerOptions) withDefaults() ServerOptions {
+	def := func(v, d int64) int64 {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
+	o.MaxBodyBytes = def(o.MaxBodyBytes, DefaultMaxBodyBytes)
+	o.MaxRuleBytes = def(o.MaxRuleBytes, DefaultMaxRuleBytes)
+	o.MaxHeaderBytes = int(def(int64(o.MaxHeaderBytes), DefaultMaxHeaderBytes))
+	o.ReadHeaderTimeout = time.Duration(def(int64(o.ReadHeaderTimeout), int64(DefaultReadHeaderTimeout)))
+	o.ReadTimeout = time.Duration(def(int64(o.ReadTimeout), int64(DefaultReadTimeout)))
+	o.WriteTimeout = time.Duration(def(int64(o.WriteTimeout), int64(DefaultWriteTimeout)))
+	o.IdleTimeout = time.Duration(def(int64(o.IdleTimeout), int64(DefaultIdleTimeout)))
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Server is the REST API (SPEC §7) over a Store. One Server may serve any
+// number of listeners; Shutdown stops them all. It is safe for concurrent
+// use.
+type Server struct {
+	store *Store
+	opts  ServerOptions
+	log   *slog.Logger
+	srv   *http.Server
+
+	mu      sync.Mutex    // guards active and drained
+	active  int           // handlers running
+	drained chan struct{} // closed when active drops to 0, while Shutdown waits
+}
+
+// NewServer returns a Server for store with opts (see ServerOptions for
+// defaults). It serves nothing until Serve.
+func NewServer(store *Store, opts ServerOptions) *Server {
+	opts = opts.withDefaults()
+	s := &Server{store: store, opts: opts, log: opts.Logger}
+	s.srv = &http.Server{
+		Handler:           http.HandlerFunc(s.serveHTTP),
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		ReadTimeout:       opts.ReadTimeout,
+		WriteTimeout:      opts.WriteTimeout,
+		IdleTimeout:       opts.IdleTimeout,
+		MaxHeaderBytes:    opts.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the API as an http.Handler, for tests and for callers
+// that run their own http.Server.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// Serve answers API requests on ln until Shutdown, which closes ln. It may
+// be called for several listeners at once, each in its own goroutine. It
+// returns nil after Shutdown, else the error that stopped it.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown closes every listener, then waits for requests in progress to
+// finish and closes idle connections. If ctx ends first, it closes the
+// remaining connections, which cancels their requests, waits for their
+// handlers to return, and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	s.waitHandlers()
+	return err
+}
+
+// enter and leave count running handlers for Shutdown.
+func (s *Server) enter() {
+	s.mu.Lock()
+	s.active++
+	s.mu.Unlock()
+}
+
+func (s *Server) leave() {
+	s.mu.Lock()
+	if s.active--; s.active == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
+	s.mu.Unlock()
+}
+
+// waitHandlers returns when no handler is running.
+func (s *Server) waitHandlers() {
+	s.mu.Lock()
+	if s.active == 0 {
+		s.mu.Unlock()
+		return
+	}
+	if s.drained == nil {
+		s.drained = make(chan struct{})
+	}
+	ch := s.drained
+	s.mu.Unlock()
+	<-ch
+}
+
+// serveHTTP routes a request (see parseRoute) and logs it at DEBUG.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.enter()
+	defer s.leave()
+	defer s.recoverPanic(r)
+	start := time.Now()
+	status := s.dispatch(w, r)
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.Debug("api request", "method", safeText(r.Method), "path", safeText(r.URL.EscapedPath()),
+			"status", status, "took", time.Since(start))
+	}
+}
+
+// dispatch answers r and returns the status it sent.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) int {
+	rt := parseRoute(r.URL.EscapedPath())
+	if rt.res == resNone {
+		return writeError(w, &api.Error{Code: api.CodeNotFound})
+	}
+	if !allows(rt.res, r.Method) {
+		w.Header().Set("Allow", allowHeader(rt.res))
+		return writeError(w, &api.Error{Code: api.CodeMethodNotAllowed, Detail: "this path allows " + allowHeader(rt.res)})
+	}
+	switch rt.res {
+	case resRules:
+		if r.Method == http.MethodPut {
+			return s.putRules(w, r)
+		}
+		return s.getRules(w, r)
+	case resRule:
+		return s.oneRule(w, r, rt.host)
+	case resStats:
+		return s.getStats(w, r)
+	default:
+		return s.getHostStats(w, r, rt.host)
+	}
+}
+
+// recoverPanic logs a handler's panic with its stack and aborts the
+// connection, so that a bug never sends a half answer as if it were whole.
+func (s *Server) recoverPanic(r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v != http.ErrAbortHandler {
+		s.log.Error("api handler panic", "method", safeText(r.Method), "path", safeText(r.URL.EscapedPath()),
+			"panic", safeText(fmt.Sprint(v)), "stack", string(debug.Stack()))
+	}
+	panic(http.ErrAbortHandler)
+}

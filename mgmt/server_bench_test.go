@@ -1,0 +1,107 @@
+package mgmt
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// storeWith returns a Server over a Store holding the n rules of bulkBody.
+func storeWith(b *testing.B, n int) (*Server, *Store) {
+	b.Helper()
+	store := NewStore(4, nil, nil)
+	list, e := decodeRules(context.Background(), bulkBody(n))
+	if e != nil {
+		b.Fatal(e)
+	}
+	store.replace(list)
+	return NewServer(store, ServerOptions{}), store
+}
+
+// BenchmarkSingleHostPutWith1M times PUT /hostname/HOST/ through the
+// handler with a million rules loaded, alternating between replacing an
+// existing rule and adding a new host.
+func BenchmarkSingleHostPutWith1M(b *testing.B) {
+	s, _ := storeWith(b, 1_000_000)
+	h := s.Handler()
+	const body = `["proxy",{"backends":[["10.9.9.9",8080]],"attempts":2},true]`
+	paths := make([]string, 1024)
+	for i := range paths {
+		if i%2 == 0 {
+			paths[i] = fmt.Sprintf("/hostname/host-%d.example.com/", i*997)
+		} else {
+			paths[i] = fmt.Sprintf("/hostname/new-%d.example.org/", i)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("PUT", paths[i%len(paths)], strings.NewReader(body)))
+		if w.Code != 200 {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		i++
+	}
+}
+
+// BenchmarkBulkPut times PUT /hostname/ of n rules through the handler.
+func BenchmarkBulkPut(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			s, _ := storeWith(b, 1000)
+			body := bulkBody(n)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				s.Handler().ServeHTTP(w, httptest.NewRequest("PUT", "/hostname/", strings.NewReader(body)))
+				if w.Code != 200 {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGetAll1M times GET /hostname/ with a million rules.
+func BenchmarkGetAll1M(b *testing.B) {
+	s, _ := storeWith(b, 1_000_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/hostname/", nil))
+		if w.Code != 200 {
+			b.Fatalf("status %d", w.Code)
+		}
+		b.SetBytes(int64(w.Body.Len()))
+	}
+}
+
+// BenchmarkSave1M times one state file save of a million rules.
+func BenchmarkSave1M(b *testing.B) {
+	_, store := storeWith(b, 1_000_000)
+	saver := NewSaver(store, filepath.Join(b.TempDir(), "state.json"), 0, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := saver.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHostList1M times the copy of a million host pointers that GET
+// /hostname/, GET /stats/ and every save make while holding the Store's
+// writer mutex: how long they hold up API writes (never the event loops).
+func BenchmarkHostList1M(b *testing.B) {
+	_, store := storeWith(b, 1_000_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(store.hostList()) != 1_000_000 {
+			b.Fatal("wrong length")
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzDecode checks, for any input: no panic; an error holds no control
+// bytes; a document that is accepted encodes (Encode) to one that decodes
+// to the same rules and counters, and encodes again to the same bytes.
+func FuzzDecode(f *testing.F) {
+	if legacy, err := os.ReadFile("testdata/legacy.json"); err == nil {
+		f.Add(legacy)
+	}
+	for _, s := range []string{
+		`{"hosts": {}}`,
+		`{"hosts": {"EP.io.": ["spin", {"timeout": 1e-9}, true]}, "stats": {"unknown": {"bytes_sent": 1.0}}}`,
+		`{"hosts": {"http://[::1]": ["redirect", {"redirect_to": "x.io/\u0000"}, false]}}`,
+		`{"hosts": {"a": ["proxy", {"backends": ["a:1", ["b", "2"]], "attempts": "3"}, true]}, "stats": {"a": {}}}`,
+		`{"hosts": {"a": ["empty", {"code": 200}, false], "A": ["empty", {"code": 201}, false]}}`,
+		`{"hosts": {"a": [[[[[[]]]]]]}}`,
+		`{"stats": {}, "hosts": {}, "hosts": {}}`,
+		`{"hosts": {"a": ["static", {"type": "x"}, false]}, "stats": {"a": {"open_requests": -1}}}`,
+		`{"hosts": {`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		snap, err := Decode(data)
+		if err != nil {
+			if strings.ContainsFunc(err.Error(), func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				t.Fatalf("input %q: error %q holds control bytes", data, err)
+			}
+			return
+		}
+		var enc bytes.Buffer
+		if err := Encode(&enc, snap); err != nil {
+			t.Fatalf("input %q: Encode: %v", data, err)
+		}
+		back, err := Decode(enc.Bytes())
+		if err != nil {
+			t.Fatalf("input %q: encoded %q does not decode: %v", data, enc.Bytes(), err)
+		}
+		if len(back.Hosts) != len(snap.Hosts) {
+			t.Fatalf("input %q: %d hosts after the round trip, want %d", data, len(back.Hosts), len(snap.Hosts))
+		}
+		for k, r := range snap.Hosts {
+			if !r.Equal(back.Hosts[k]) {
+				t.Fatalf("input %q: host %q is %s after the round trip, want %s", data, k, back.Hosts[k].AppendJSON(nil), r.AppendJSON(nil))
+			}
+		}
+		for k, c := range snap.Stats {
+			if back.Stats[k] != c {
+				t.Fatalf("input %q: stats %q are %+v after the round trip, want %+v", data, k, back.Stats[k], c)
+			}
+		}
+		var again bytes.Buffer
+		if err := Encode(&again, back); err != nil || !bytes.Equal(enc.Bytes(), again.Bytes()) {
+			t.Fatalf("input %q: encoding not stable: %q then %q (%v)", data, enc.Bytes(), again.Bytes(), err)
+		}
+	})
+}
+
+// FuzzDecodeObject compares DecodeObject with encoding/json: both accept
+// the same documents (objects nested at most MaxDepth deep), and the
+// members DecodeObject reports are those encoding/json decodes, in
+// document order, the last of a repeated name winning.
+func FuzzDecodeObject(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":1,"b":[true,null,"x\u0000"],"a":{"c":1.5e3}}`, `[]`, `{"a":"\ud800"}`, "{\"a\":\"\xff\"}",
+		"{\"a\":\"\x01\"}", `{"a":1}}`, ` {"a" : [ ] } `, `{"a":-0.0e-0}`, `{"a":01}`, `{"a":[[[[[[[[]]]]]]]]}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		var names []string
+		got := map[string]any{}
+		err := DecodeObject(data, func(name string, v any) error {
+			names = append(names, name)
+			got[name] = v
+			return nil
+		})
+		want, werr := stdDecode(data)
+		if werr != nil || depth(want) > MaxDepth {
+			if err == nil {
+				t.Fatalf("input %q: accepted, encoding/json says %v (depth %d)", data, werr, depth(want))
+			}
+			return
+		}
+		obj, isObj := want.(map[string]any)
+		if !isObj {
+			if err != ErrNotObject {
+				t.Fatalf("input %q: error %v, want ErrNotObject", data, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("input %q: refused (%v), encoding/json accepts it", data, err)
+		}
+		if !utf8.ValidString(data) || hasSurrogateEscape(data) {
+			return // encoding/json turns these into U+FFFD; DecodeObject passes them on
+		}
+		if !reflect.DeepEqual(obj, got) {
+			t.Fatalf("input %q: members %#v, encoding/json gives %#v", data, got, obj)
+		}
+	})
+}
+
+// hasSurrogateEscape reports whether data holds a \u escape of a UTF-16
+// surrogate (\uD800-\uDFFF).
+func hasSurrogateEscape(data string) bool {
+	lower := strings.ToLower(data)
+	for i := strings.Index(lower, `\ud`); i >= 0; i = strings.Index(lower, `\ud`) {
+		if i+4 < len(lower) && strings.IndexByte("89abcdef", lower[i+4]) >= 0 {
+			return true
+		}
+		lower = lower[i+3:]
+	}
+	return false
+}
+
+func stdDecode(data string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the value")
+	}
+	return v, nil
+}
+
+// depth returns how deeply v nests containers; a scalar is 0.
+func depth(v any) int {
+	d := 0
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			d = max(d, depth(e))
+		}
+		return d + 1
+	case map[string]any:
+		for _, e := range x {
+			d = max(d, depth(e))
+		}
+		return d + 1
+	}
+	return 0
+}
