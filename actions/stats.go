@@ -38,6 +38,13 @@ func (s *Slot) Begin(received int) {
 	s.received.Store(s.received.Load() + int64(received))
 }
 
+// Unbegin undoes Begin for a request that will be counted again when it
+// is served (a request held by spin and then re-routed). Owning loop only.
+func (s *Slot) Unbegin(received int) {
+	s.open.Store(s.open.Load() - 1)
+	s.received.Store(s.received.Load() - int64(received))
+}
+
 // Received adds bytes read from the client. Owning loop only.
 func (s *Slot) Received(n int) { s.received.Store(s.received.Load() + int64(n)) }
 

@@ -10,9 +10,11 @@ import (
 )
 
 // answer routes the parsed request (cc.req, head of headLen bytes) and
-// appends its answer to the loop's output. A request body is then read and
-// discarded (stateDiscard) so that the connection stays usable.
-func (cc *clientConn) answer(headLen int) {
+// serves it: a local answer is appended to the loop's output, a proxy rule
+// starts the request on a backend, a spin rule holds it. It returns the
+// bytes of input consumed: 0 when the request is held (its bytes stay
+// buffered until it is released).
+func (cc *clientConn) answer(headLen int) int {
 	el := cc.el
 	req := &cc.req
 	https := cc.internal && forwardedHTTPS(req)
@@ -26,24 +28,56 @@ func (cc *clientConn) answer(headLen int) {
 	slot.Begin(headLen)
 
 	hasBody := req.Chunked || req.ContentLength > 0
+	keepAlive := req.KeepAlive && !el.e.draining.Load()
+	if rule != nil {
+		switch rule.Kind {
+		case actions.Spin:
+			if cc.park(host, slot, headLen, https) {
+				return 0
+			}
+			cc.sp.active = false
+			cc.appendLocal(slot, actions.AppendEmpty(el.out, 503, keepAlive))
+			cc.afterLocalAnswer(slot, keepAlive && !(hasBody && req.Expect100))
+			return headLen
+		case actions.Proxy:
+			cc.sp.active = false
+			cc.flushOut() // earlier answers first, in order
+			cc.startProxy(slot, rule, keepAlive)
+			return headLen
+		case actions.Empty:
+			// An interim (1xx) code as the only answer can only end by closing.
+			keepAlive = actions.EmptyKeepsAlive(rule.Code, keepAlive)
+		}
+	}
+	cc.sp.active = false
 	// RFC 9110 §10.1.1: a client that asked 100-continue and got a final
 	// answer may never send the body, so the next byte is not a boundary
 	// we can find: close after this answer.
-	keepAlive := req.KeepAlive && !(hasBody && req.Expect100) && !el.e.draining.Load()
-	if rule != nil && rule.Kind == actions.Empty {
-		// An interim (1xx) code as the only answer can only end by closing.
-		keepAlive = actions.EmptyKeepsAlive(rule.Code, keepAlive)
-	}
-	before := len(el.out)
-	el.out = cc.appendAnswer(el.out, rule, noRules, https, keepAlive)
+	keepAlive = keepAlive && !(hasBody && req.Expect100)
+	out := cc.appendAnswer(el.out, rule, noRules, https, keepAlive)
 	if keepAlive && req.Minor == 0 {
-		el.out = insertKeepAlive(el.out, before)
+		out = insertKeepAlive(out, len(el.out))
 	}
-	slot.Sent(len(el.out) - before)
-	slot.End(true)
+	cc.appendLocal(slot, out)
+	cc.afterLocalAnswer(slot, keepAlive)
+	return headLen
+}
 
+// appendLocal records out as the loop's output, counting the bytes added
+// since the last call as sent for slot, and ends the request.
+func (cc *clientConn) appendLocal(slot *actions.Slot, out []byte) {
+	slot.Sent(len(out) - len(cc.el.out))
+	slot.End(true)
+	cc.el.out = out
+}
+
+// afterLocalAnswer sets what follows a local answer: reading and dropping
+// the request body (cc.req's framing) so that the connection stays usable,
+// or closing.
+func (cc *clientConn) afterLocalAnswer(slot *actions.Slot, keepAlive bool) {
+	req := &cc.req
 	switch {
-	case hasBody:
+	case req.Chunked || req.ContentLength > 0:
 		cc.state = stateDiscard
 		cc.slot = slot
 		cc.closeAfter = !keepAlive
@@ -52,21 +86,32 @@ func (cc *clientConn) answer(headLen int) {
 		cc.chunked.Reset()
 	case !keepAlive:
 		cc.state = stateClosing
+	default:
+		cc.state = stateHead
+	}
+}
+
+// flushOut writes the answers gathered so far in this callback.
+func (cc *clientConn) flushOut() {
+	if len(cc.el.out) > 0 {
+		_, _ = cc.c.Write(cc.el.out)
+		cc.el.out = cc.el.out[:0]
 	}
 }
 
 // route finds the rule for the request. noRules reports an empty table
 // (SPEC §3: no_hosts); a nil host otherwise means no rule matched (unknown).
+// The normalised host is left in cc.el.host.
 func (cc *clientConn) route(https bool) (host *actions.Host, noRules bool) {
 	rules := cc.el.e.rules
+	name, ok := hostmap.Normalize(cc.el.host[:0], cc.req.Host)
+	cc.el.host = name
 	if rules.Hosts.Len() == 0 {
 		return nil, true
 	}
-	name, ok := hostmap.Normalize(cc.el.host[:0], cc.req.Host)
 	if !ok {
 		return nil, false
 	}
-	cc.el.host = name[:0]
 	h, _, found := rules.Hosts.Match(name, https)
 	if !found {
 		return nil, false
@@ -92,12 +137,8 @@ func (cc *clientConn) appendAnswer(dst []byte, rule *actions.Rule, noRules, http
 		return cc.appendPage(dst, rule.Type, keepAlive, head)
 	case actions.NoHosts:
 		return cc.appendPage(dst, static.NoHosts, keepAlive, head)
-	case actions.Unknown:
-		return cc.appendPage(dst, static.Unknown, keepAlive, head)
 	default:
-		// TODO(#4): proxy and spin. Until then they answer like a proxy
-		// whose backends all failed.
-		return cc.appendPage(dst, static.Timeout, keepAlive, head)
+		return cc.appendPage(dst, static.Unknown, keepAlive, head)
 	}
 }
 
@@ -113,14 +154,11 @@ func (cc *clientConn) appendPage(dst []byte, name string, keepAlive, head bool) 
 }
 
 var (
-	headMethod = []byte("HEAD")
-	xfProto    = []byte("X-Forwarded-Proto")
-	xfProtocol = []byte("X-Forwarded-Protocol")
-	protoHTTPS = []byte("https")
-	protoSSL   = []byte("ssl")
-)
-
-var (
+	headMethod    = []byte("HEAD")
+	xfProto       = []byte("X-Forwarded-Proto")
+	xfProtocol    = []byte("X-Forwarded-Protocol")
+	protoHTTPS    = []byte("https")
+	protoSSL      = []byte("ssl")
 	headEnd       = []byte("\r\n\r\n")
 	keepAliveLine = []byte("\r\nConnection: keep-alive")
 )

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"errors"
+	"net"
 
 	"github.com/mantrid/mantrid/actions"
 	"github.com/mantrid/mantrid/httpparse"
@@ -19,6 +20,12 @@ const (
 	stateDiscard
 	// stateClosing: the last answer is written; the connection closes.
 	stateClosing
+	// stateProxy: a request is with a backend (cc.px); later bytes wait.
+	stateProxy
+	// stateSpin: a request is held by a spin rule (cc.sp); its bytes wait.
+	stateSpin
+	// stateTunnel: after 101, bytes go both ways unparsed.
+	stateTunnel
 )
 
 // clientConn is one client connection. All methods run on its event loop.
@@ -38,19 +45,32 @@ type clientConn struct {
 	closeAfter  bool          // close once the body is discarded
 	slot        *actions.Slot // counters of the request being discarded
 
+	remoteIP []byte     // the client's address, for X-Forwarded-For
+	px       proxyState // the request with a backend (stateProxy)
+	sp       spinState  // the request held by spin (stateSpin)
+	badBody  bool       // a proxied request's chunked body was malformed
+
 	t timerLinks
 }
 
 func newClientConn(c gnet.Conn, el *eventLoop, internal bool) *clientConn {
 	cc := &clientConn{c: c, el: el, internal: internal}
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		cc.remoteIP = []byte(a.IP.String())
+	}
 	cc.parser.Limits = el.e.cfg.Limits
 	cc.req.ContentLength = -1
 	return cc
 }
 
-// OnOpen sets up a client connection registered by an accept goroutine.
+// OnOpen sets up a client connection registered by an accept goroutine, or
+// a backend connection enrolled by a dial.
 func (e *Engine) OnOpen(c gnet.Conn) (out []byte, action gnet.Action) {
 	defer e.recoverCallback(c, &action)
+	if be, ok := c.Context().(*backendConn); ok {
+		be.opened(c)
+		return nil, gnet.None
+	}
 	info, _ := c.Context().(listenerInfo)
 	el := e.loopFor(c.EventLoop())
 	cc := newClientConn(c, el, info.internal)
@@ -62,23 +82,41 @@ func (e *Engine) OnOpen(c gnet.Conn) (out []byte, action gnet.Action) {
 // OnClose forgets a connection: after it, nothing may write to c.
 func (e *Engine) OnClose(c gnet.Conn, _ error) (action gnet.Action) {
 	defer e.recoverCallback(c, &action)
-	if cc, ok := c.Context().(*clientConn); ok {
-		cc.closed = true
-		unlink(cc)
+	switch x := c.Context().(type) {
+	case *clientConn:
+		x.onClose()
 		e.conns.Add(-1)
+		c.SetContext(nil)
+	case *backendConn:
+		x.onClose()
 		c.SetContext(nil)
 	}
 	return gnet.None
 }
 
+// onClose forgets the connection: its backend request is abandoned, a held
+// request is dropped (never forwarded).
+func (cc *clientConn) onClose() {
+	cc.closed = true
+	unlink(cc)
+	switch cc.state {
+	case stateProxy, stateTunnel:
+		cc.abortProxy()
+	case stateSpin:
+		cc.spinGone()
+	}
+}
+
 // OnTraffic handles bytes from a client.
 func (e *Engine) OnTraffic(c gnet.Conn) (action gnet.Action) {
 	defer e.recoverCallback(c, &action)
-	cc, ok := c.Context().(*clientConn)
-	if !ok {
-		return gnet.Close
+	switch x := c.Context().(type) {
+	case *clientConn:
+		return x.onTraffic()
+	case *backendConn:
+		return x.onTraffic()
 	}
-	return cc.onTraffic()
+	return gnet.Close
 }
 
 // recoverCallback is the one recover per callback (STYLE 9): a panic is
@@ -95,16 +133,30 @@ func (e *Engine) recoverCallback(c gnet.Conn, action *gnet.Action) {
 func (cc *clientConn) onTraffic() gnet.Action {
 	el := cc.el
 	el.out = el.out[:0]
-	for cc.state != stateClosing {
+	for cc.state != stateClosing && !cc.closed {
 		buf, _ := cc.c.Peek(-1)
 		if len(buf) == 0 {
 			break
 		}
 		var n int
-		if cc.state == stateDiscard {
+		switch cc.state {
+		case stateDiscard:
 			n = cc.discard(buf)
-		} else {
+		case stateHead:
 			n = cc.serveHead(buf)
+		case stateProxy:
+			if !cc.px.bodySent {
+				n = cc.sendBody(buf)
+			} else if len(buf) > el.e.cfg.MaxPipelined {
+				cc.abortProxy() // a client piling up requests: SPEC §9.9
+				cc.state = stateClosing
+			}
+		case stateTunnel:
+			n = len(buf)
+			cc.px.slot.Received(n)
+			if be := cc.px.be; be != nil {
+				_, _ = be.c.Write(buf)
+			}
 		}
 		if n == 0 {
 			break
@@ -124,9 +176,13 @@ func (cc *clientConn) flush() gnet.Action {
 		}
 	}
 	switch {
+	case cc.closed:
+		return gnet.None
 	case cc.state == stateClosing:
 		unlink(cc)
 		return gnet.Close
+	case cc.state == stateProxy || cc.state == stateSpin || cc.state == stateTunnel:
+		// Their own timers run: backend wait, spin timeout.
 	case cc.state == stateDiscard:
 		el.idleWait.push(cc, el.e.now()+int64(el.e.cfg.IdleTimeout))
 	case cc.c.InboundBuffered() > 0:
@@ -151,8 +207,7 @@ func (cc *clientConn) serveHead(buf []byte) int {
 		return len(buf)
 	}
 	cc.parser.Reset()
-	cc.answer(n)
-	return n
+	return cc.answer(n)
 }
 
 // reject answers a request that could not be parsed and closes: nothing of

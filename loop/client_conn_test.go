@@ -32,7 +32,9 @@ func testEngine(t testing.TB) (*Engine, *eventLoop) {
 	add("page.test", `["static", {"type": "test"}, false]`)
 	add("away.test", `["redirect", {"redirect_to": "example.com"}, false]`)
 	e := New(Config{Loops: 1, HeadTimeout: time.Second, IdleTimeout: time.Second,
-		Limits: httpparse.DefaultLimits(), MaxConnections: 10}, rules, pages)
+		Limits: httpparse.DefaultLimits(), MaxConnections: 10, ConnectTimeout: time.Second,
+		BackendTimeout: time.Second, BackendIdleTimeout: time.Second, MaxIdlePerBackend: 4,
+		MaxParked: 10, MaxPipelined: 1 << 20}, rules, pages)
 	return e, newEventLoop(e, 0, nil)
 }
 

@@ -33,6 +33,20 @@ type Config struct {
 	// MaxConnections caps open client connections; beyond it a new
 	// connection is answered 503 and closed.
 	MaxConnections int
+	// ConnectTimeout bounds a connection attempt to a backend.
+	ConnectTimeout time.Duration
+	// BackendTimeout bounds the wait for a backend's next bytes (its
+	// response head, or more of its body); then 504 or a close.
+	BackendTimeout time.Duration
+	// BackendIdleTimeout closes pooled backend connections idle this long.
+	BackendIdleTimeout time.Duration
+	// MaxIdlePerBackend caps idle pooled connections per backend per loop.
+	MaxIdlePerBackend int
+	// MaxParked caps requests held by spin (in all); 503 beyond.
+	MaxParked int
+	// MaxPipelined caps the bytes a client may send ahead while a request
+	// of its is with a backend; beyond it the connection is closed.
+	MaxPipelined int
 	// Logger receives the engine's messages; nothing per request above DEBUG.
 	Logger *slog.Logger
 }
@@ -67,7 +81,10 @@ type Engine struct {
 	stopped  atomic.Bool  // Stop was called: Run returning is expected
 	draining atomic.Bool  // Shutdown was called: answer with close, close idle connections
 	accepts  sync.WaitGroup
+	dials    sync.WaitGroup // backend dials under way
+	lnMu     sync.Mutex     // guards lns and lnClosed: Run and Shutdown race
 	lns      []Listener
+	lnClosed bool
 }
 
 // New returns an engine that routes with rules and answers with pages.
@@ -92,7 +109,13 @@ func (e *Engine) Run(lns []Listener) error {
 		return fmt.Errorf("event loops: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	e.lnMu.Lock()
 	e.lns = lns
+	closed := e.lnClosed
+	e.lnMu.Unlock()
+	if closed {
+		e.closeListeners()
+	}
 	errc := make(chan error, 1)
 	go func() {
 		errc <- gnet.Run(e, "unix://"+filepath.Join(dir, "s"),
@@ -119,6 +142,7 @@ func (e *Engine) Run(lns []Listener) error {
 	e.stopping.Store(true)
 	e.closeListeners()
 	e.accepts.Wait()
+	e.dials.Wait()
 	if err == nil && !e.stopped.Load() {
 		err = errors.New("event loops stopped unexpectedly")
 	}
@@ -175,9 +199,24 @@ func (e *Engine) eachLoop(fn func(el *eventLoop) gnet.RunnableFunc) {
 }
 
 func (e *Engine) closeListeners() {
+	e.lnMu.Lock()
+	defer e.lnMu.Unlock()
+	e.lnClosed = true
 	for _, ln := range e.lns {
 		ln.Close()
 	}
+}
+
+// RulesChanged wakes the requests held by spin that a change of rule key
+// may concern ("" for every host), on every loop. Safe from any goroutine;
+// call it after the change is live in the host map.
+func (e *Engine) RulesChanged(key string) {
+	e.eachLoop(func(el *eventLoop) gnet.RunnableFunc {
+		return func(context.Context) error {
+			el.wake(key)
+			return nil
+		}
+	})
 }
 
 // Connections returns the number of open client connections.

@@ -2,6 +2,7 @@ package loop
 
 import (
 	"context"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -14,17 +15,34 @@ type eventLoop struct {
 	gl  gnet.EventLoop
 
 	out  []byte // responses gathered during one callback, written once
+	bout []byte // bytes for a backend, or an answer outside a client callback
 	host []byte // scratch for the normalised request host
 
-	headWait timerList // connections reading a request head (head_timeout)
-	idleWait timerList // connections idle between requests (idle_timeout)
+	headWait  timerList // connections reading a request head (head_timeout)
+	idleWait  timerList // connections idle between requests (idle_timeout)
+	proxyWait timerList // requests waiting for their backend (backend_timeout)
+
+	pool      pool          // idle backend connections
+	parked    []*clientConn // requests held by spin
+	maxParked int           // cap on parked (503 beyond)
+	wakeBuf   []*clientConn // scratch for wake
+	flushWait []*clientConn // connections to close once their output is out
+	flushPoll bool          // a flushWait poll is scheduled
+	flushFn   gnet.RunnableFunc
 
 	sweepFn     gnet.RunnableFunc // prebuilt so that a sweep does not allocate
 	closeIdleFn gnet.RunnableFunc // closes every idle connection (shutdown)
 }
 
 func newEventLoop(e *Engine, idx int, gl gnet.EventLoop) *eventLoop {
-	el := &eventLoop{e: e, idx: idx, gl: gl, out: make([]byte, 0, 16<<10), host: make([]byte, 0, 256)}
+	el := &eventLoop{e: e, idx: idx, gl: gl, out: make([]byte, 0, 16<<10), bout: make([]byte, 0, 16<<10),
+		host: make([]byte, 0, 256), pool: newPool(e.cfg.MaxIdlePerBackend),
+		maxParked: max(e.cfg.MaxParked/max(e.cfg.Loops, 1), 1)}
+	el.flushFn = func(context.Context) error {
+		el.flushPoll = false
+		el.checkFlushed()
+		return nil
+	}
 	el.sweepFn = func(context.Context) error {
 		el.sweep()
 		return nil
@@ -43,6 +61,41 @@ func (el *eventLoop) sweep() {
 	now := el.e.now()
 	el.headWait.expire(now, func(cc *clientConn) { cc.headTimeout() })
 	el.idleWait.expire(now, func(cc *clientConn) { cc.closeNow() })
+	el.proxyWait.expire(now, func(cc *clientConn) { cc.backendTimeout() })
+	el.pool.expire(now - int64(el.e.cfg.BackendIdleTimeout))
+	if len(el.parked) > 0 {
+		el.checkParked(now)
+	}
+}
+
+// armFlushPoll schedules a check of flushWait in a millisecond.
+func (el *eventLoop) armFlushPoll() {
+	if el.flushPoll {
+		return
+	}
+	el.flushPoll = true
+	time.AfterFunc(time.Millisecond, func() { _ = el.gl.Execute(context.Background(), el.flushFn) })
+}
+
+// checkFlushed closes the connections of flushWait whose output is out,
+// and keeps polling while some remain. A client that reads nothing is
+// closed by its idle timeout.
+func (el *eventLoop) checkFlushed() {
+	keep := el.flushWait[:0]
+	for _, cc := range el.flushWait {
+		switch {
+		case cc.closed:
+		case cc.c.OutboundBuffered() == 0:
+			cc.closeNow()
+		default:
+			keep = append(keep, cc)
+		}
+	}
+	clear(el.flushWait[len(keep):])
+	el.flushWait = keep
+	if len(keep) > 0 {
+		el.armFlushPoll()
+	}
 }
 
 // loopFor returns the eventLoop for gl, creating it on first sight.

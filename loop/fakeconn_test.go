@@ -1,6 +1,8 @@
 package loop
 
 import (
+	"net"
+
 	"github.com/panjf2000/gnet/v2"
 )
 
@@ -38,3 +40,7 @@ func (f *fakeConn) OutboundBuffered() int { return 0 }
 func (f *fakeConn) Context() any          { return f.ctx }
 func (f *fakeConn) SetContext(v any)      { f.ctx = v }
 func (f *fakeConn) Close() error          { f.closed = true; return nil }
+
+func (f *fakeConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+}

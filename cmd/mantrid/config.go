@@ -54,6 +54,18 @@ type Config struct {
 	// GracePeriod bounds how long SIGTERM waits for requests under way
 	// (default 10s).
 	GracePeriod time.Duration
+	// ConnectTimeout bounds one connection attempt to a backend (default 5s).
+	ConnectTimeout time.Duration
+	// BackendTimeout bounds the wait for a backend's next bytes (default 60s).
+	BackendTimeout time.Duration
+	// BackendIdleTimeout closes idle pooled backend connections (default 30s).
+	BackendIdleTimeout time.Duration
+	// MaxIdlePerBackend caps idle pooled connections per backend per loop (default 64).
+	MaxIdlePerBackend int
+	// MaxSpin caps requests held by spin rules (default 10000; 503 beyond).
+	MaxSpin int
+	// MaxPipelined caps bytes a client may send ahead of a proxied request (default 1 MiB).
+	MaxPipelined int
 
 	// bindDefaulted and mgmtDefaulted record that the lists hold defaults, so
 	// that the first value in the file replaces them instead of adding.
@@ -77,8 +89,15 @@ func DefaultConfig() Config {
 		MaxHeaders:     100,
 		SaveInterval:   10 * time.Second,
 		GracePeriod:    10 * time.Second,
-		bindDefaulted:  true,
-		mgmtDefaulted:  true,
+
+		ConnectTimeout:     5 * time.Second,
+		BackendTimeout:     60 * time.Second,
+		BackendIdleTimeout: 30 * time.Second,
+		MaxIdlePerBackend:  64,
+		MaxSpin:            10000,
+		MaxPipelined:       1 << 20,
+		bindDefaulted:      true,
+		mgmtDefaulted:      true,
 	}
 }
 
@@ -120,6 +139,14 @@ func configNames() map[string]setter {
 		"max_headers":     {false, func(c *Config, v string) error { return setInt(&c.MaxHeaders, v, 8, 10_000) }},
 		"save_interval":   {false, func(c *Config, v string) error { return setSeconds(&c.SaveInterval, v) }},
 		"grace_period":    {false, func(c *Config, v string) error { return setSeconds(&c.GracePeriod, v) }},
+		"connect_timeout": {false, func(c *Config, v string) error { return setSeconds(&c.ConnectTimeout, v) }},
+		"backend_timeout": {false, func(c *Config, v string) error { return setSeconds(&c.BackendTimeout, v) }},
+		"backend_idle_timeout": {false, func(c *Config, v string) error {
+			return setSeconds(&c.BackendIdleTimeout, v)
+		}},
+		"max_idle_per_backend": {false, func(c *Config, v string) error { return setInt(&c.MaxIdlePerBackend, v, 0, 100_000) }},
+		"max_spin":             {false, func(c *Config, v string) error { return setInt(&c.MaxSpin, v, 1, 10_000_000) }},
+		"max_pipelined":        {false, func(c *Config, v string) error { return setInt(&c.MaxPipelined, v, 1024, 1<<30) }},
 	}
 }
 

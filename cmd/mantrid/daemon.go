@@ -34,21 +34,31 @@ func newDaemon(cfg Config, log *slog.Logger, snap *state.Snapshot, pages *static
 	d := &daemon{cfg: cfg, log: log}
 	d.store = mgmt.NewStore(cfg.EventLoops, snap, d.rulesChanged)
 	d.eng = loop.New(loop.Config{
-		Loops:          cfg.EventLoops,
-		HeadTimeout:    cfg.HeadTimeout,
-		IdleTimeout:    cfg.IdleTimeout,
-		Limits:         httpparse.Limits{MaxHeadSize: cfg.MaxHeadSize, MaxURILength: cfg.MaxURILength, MaxHeaders: cfg.MaxHeaders},
-		MaxConnections: cfg.MaxConnections,
-		Logger:         log,
+		Loops:              cfg.EventLoops,
+		HeadTimeout:        cfg.HeadTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		Limits:             httpparse.Limits{MaxHeadSize: cfg.MaxHeadSize, MaxURILength: cfg.MaxURILength, MaxHeaders: cfg.MaxHeaders},
+		MaxConnections:     cfg.MaxConnections,
+		ConnectTimeout:     cfg.ConnectTimeout,
+		BackendTimeout:     cfg.BackendTimeout,
+		BackendIdleTimeout: cfg.BackendIdleTimeout,
+		MaxIdlePerBackend:  cfg.MaxIdlePerBackend,
+		MaxParked:          cfg.MaxSpin,
+		MaxPipelined:       cfg.MaxPipelined,
+		Logger:             log,
 	}, &loop.Rules{Hosts: d.store.Hosts(), Unknown: d.store.Unknown()}, pages)
 	d.api = mgmt.NewServer(d.store, mgmt.ServerOptions{Logger: log})
 	d.saver = mgmt.NewSaver(d.store, cfg.StateFile, cfg.SaveInterval, log)
 	return d
 }
 
-// rulesChanged is the store's hook, called after a change is live.
-// TODO(#4): wake the requests held by spin for key ("" = every host).
-func (d *daemon) rulesChanged(key string) {}
+// rulesChanged is the store's hook, called after a change is live: it
+// wakes the requests held by spin that the change may concern.
+func (d *daemon) rulesChanged(key string) {
+	if d.eng != nil {
+		d.eng.RulesChanged(key)
+	}
+}
 
 // run serves until SIGTERM/SIGINT or a fatal error, then stops in order:
 // listeners, requests under way (grace period), API, a last save.

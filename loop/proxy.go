@@ -1,0 +1,310 @@
+package loop
+
+import (
+	"context"
+	"math/rand/v2"
+	"net"
+	"time"
+
+	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/httpparse"
+	"github.com/mantrid/mantrid/static"
+	"github.com/panjf2000/gnet/v2"
+)
+
+// proxyState is the client side of one proxied request. It lives in the
+// clientConn and is reset for each request; all of it is loop-owned.
+type proxyState struct {
+	rule     *actions.Rule
+	slot     *actions.Slot
+	head     []byte // the head to send, built once (reused buffer)
+	be       *backendConn
+	attempt  int
+	gen      uint64 // tells a request's timers from a later request's
+	bodyLeft int64  // Content-Length body bytes still to send
+	chunked  bool   // the body is chunked (decoded by cc.chunked)
+	bodySent bool   // the whole request reached the backend
+	answered bool   // a response byte reached the client
+	keep     bool   // the client keeps its connection after this response
+	minor    int    // the client's HTTP minor version
+	isHead   bool
+	upgrade  bool
+}
+
+// startProxy sends the parsed request (cc.req, whose head is headLen bytes
+// and is consumed by the caller) to one of rule's backends. It copies what
+// it needs out of the request: the caller discards the head.
+func (cc *clientConn) startProxy(slot *actions.Slot, rule *actions.Rule, keepAlive bool) {
+	req := &cc.req
+	p := &cc.px
+	p.rule, p.slot, p.be, p.attempt = rule, slot, nil, 0
+	p.gen++
+	p.head = appendRequestHead(p.head[:0], req, cc.internal, cc.remoteIP)
+	p.chunked = req.Chunked
+	p.bodyLeft = max(req.ContentLength, 0)
+	p.bodySent = !req.Chunked && p.bodyLeft == 0
+	p.answered = false
+	p.keep = keepAlive
+	p.minor = req.Minor
+	p.isHead = isHEAD(req.Method)
+	p.upgrade = req.Upgrade
+	cc.chunked.Reset()
+	cc.state = stateProxy
+	unlink(cc)
+	cc.connect()
+}
+
+// connect picks a backend at random (SPEC §4: no stickiness) and uses an
+// idle pooled connection to it, or dials one.
+func (cc *clientConn) connect() {
+	p := &cc.px
+	p.attempt++
+	b := p.rule.Backends[rand.IntN(len(p.rule.Backends))]
+	addr := b.Addr()
+	if be := cc.el.pool.get(addr); be != nil {
+		cc.attach(be)
+		return
+	}
+	cc.dial(addr)
+}
+
+// dial connects to addr off the loop (with the connect timeout) and enrolls
+// the connection on this loop; OnOpen then attaches it. Failures come back
+// to the loop through Execute.
+func (cc *clientConn) dial(addr string) {
+	el := cc.el
+	e := el.e
+	be := &backendConn{el: el, addr: addr, client: cc, state: beConnecting}
+	cc.px.be = be
+	e.dials.Add(1)
+	go func() {
+		defer e.dials.Done()
+		conn, err := net.DialTimeout("tcp", addr, e.cfg.ConnectTimeout)
+		if err == nil {
+			var ch <-chan gnet.RegisteredResult
+			ch, err = el.gl.Enroll(gnet.NewContext(context.Background(), be), conn)
+			if err != nil {
+				conn.Close()
+			} else if r := <-ch; r.Err != nil {
+				err = r.Err
+			}
+		}
+		if err != nil {
+			_ = el.gl.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+				be.dialFailed()
+				return nil
+			}))
+		}
+	}()
+}
+
+// attach starts the request on be: the head and whatever body is at hand
+// go out in one write.
+func (cc *clientConn) attach(be *backendConn) {
+	el := cc.el
+	be.client = cc
+	be.startResponse(cc.px.minor, cc.px.isHead)
+	cc.px.be = be
+	out := append(el.bout[:0], cc.px.head...)
+	if !cc.px.bodySent {
+		buf, _ := cc.c.Peek(-1)
+		var n int
+		out, n = cc.appendBody(out, buf)
+		_, _ = cc.c.Discard(n)
+	}
+	el.bout = out[:0]
+	el.proxyWait.push(cc, el.e.now()+int64(el.e.cfg.BackendTimeout))
+	_, _ = be.c.Write(out)
+}
+
+// appendBody appends to out the request body bytes found at the start of
+// buf, re-framed canonically (chunks re-emitted without extensions or
+// trailers), and returns how many bytes of buf it consumed. It marks the
+// body sent when its end is reached.
+func (cc *clientConn) appendBody(out, buf []byte) ([]byte, int) {
+	p := &cc.px
+	if !p.chunked {
+		n := int(min(int64(len(buf)), p.bodyLeft))
+		out = append(out, buf[:n]...)
+		p.bodyLeft -= int64(n)
+		p.bodySent = p.bodyLeft == 0
+		p.slot.Received(n)
+		return out, n
+	}
+	n := 0
+	for n < len(buf) && !p.bodySent {
+		m, data, done, err := cc.chunked.Decode(buf[n:])
+		n += m
+		if err != nil {
+			// The head is out already: the backend cannot be told the
+			// request is bad, so both connections end (SPEC §9.3: a close).
+			cc.badBody = true
+			break
+		}
+		if len(data) > 0 {
+			out = httpparse.AppendChunkHeader(out, len(data))
+			out = append(out, data...)
+			out = append(out, "\r\n"...)
+		}
+		if done {
+			out = append(out, httpparse.LastChunk...)
+			p.bodySent = true
+		}
+		if m == 0 {
+			break
+		}
+	}
+	p.slot.Received(n)
+	return out, n
+}
+
+// sendBody forwards request body bytes that arrived after the head. It
+// returns the bytes of buf consumed.
+func (cc *clientConn) sendBody(buf []byte) int {
+	be := cc.px.be
+	if be == nil || be.state == beConnecting {
+		return 0 // sent with the head once connected
+	}
+	out, n := cc.appendBody(cc.el.bout[:0], buf)
+	cc.el.bout = out[:0]
+	if len(out) > 0 {
+		_, _ = be.c.Write(out)
+	}
+	if cc.badBody {
+		cc.abortProxy()
+		cc.state = stateClosing
+	}
+	return n
+}
+
+// connectFailed runs when no connection to the chosen backend could be
+// made; nothing was sent, so another attempt is safe (SPEC §9.2). After the
+// last attempt the client gets the timeout page.
+func (cc *clientConn) connectFailed() {
+	p := &cc.px
+	p.be = nil
+	if p.attempt >= p.rule.Attempts {
+		cc.answerLocally(static.Timeout)
+		return
+	}
+	delay := p.rule.Delay
+	if delay <= 0 {
+		cc.connect()
+		return
+	}
+	gen, el := p.gen, cc.el
+	time.AfterFunc(delay, func() {
+		_ = el.gl.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			if !cc.closed && cc.state == stateProxy && cc.px.gen == gen && cc.px.be == nil {
+				cc.connect()
+			}
+			return nil
+		}))
+	})
+}
+
+// answerLocally ends a proxied request that never reached a backend with a
+// page of Mantrid's own, then reads and drops the request body as for any
+// local answer. It runs outside the client's traffic callback.
+func (cc *clientConn) answerLocally(page string) {
+	p := &cc.px
+	keep := p.keep
+	out := cc.appendPage(cc.el.bout[:0], page, keep, p.isHead)
+	cc.el.bout = out[:0]
+	p.slot.Sent(len(out))
+	p.slot.End(true)
+	switch {
+	case !p.bodySent:
+		cc.state = stateDiscard
+		cc.slot = p.slot
+		cc.closeAfter = !keep
+		cc.bodyChunked = p.chunked
+		cc.bodyLeft = p.bodyLeft
+	case keep:
+		cc.state = stateHead
+	default:
+		cc.state = stateClosing
+	}
+	_, _ = cc.c.Write(out)
+	cc.resume()
+}
+
+// proxyDone ends the proxied request once its response is complete (or
+// failed, completed false) and carries on with the client's next request.
+func (cc *clientConn) proxyDone(completed bool) {
+	p := &cc.px
+	p.be = nil
+	p.slot.End(completed)
+	unlink(cc)
+	if completed && p.keep && p.bodySent {
+		cc.state = stateHead
+		cc.resume()
+		return
+	}
+	cc.state = stateClosing
+	cc.closeWhenFlushed()
+}
+
+// abortProxy lets go of the backend of a request that cannot finish: the
+// client left, or its body was malformed.
+func (cc *clientConn) abortProxy() {
+	if be := cc.px.be; be != nil {
+		cc.px.be = nil
+		be.client = nil
+		if be.state != beConnecting {
+			be.closeNow()
+		}
+	}
+	if cc.px.slot != nil {
+		cc.px.slot.End(false)
+		cc.px.slot = nil
+	}
+}
+
+// resume serves what the client has buffered, from outside its traffic
+// callback (a backend's callback, a timer).
+func (cc *clientConn) resume() {
+	if cc.closed {
+		return
+	}
+	if cc.onTraffic() == gnet.Close && !cc.closed {
+		cc.closeWhenFlushed()
+	}
+}
+
+// closeWhenFlushed closes the connection once gnet has written everything
+// queued for it (gnet's close drops what does not fit the socket: DESIGN.md
+// fact 5). It polls every millisecond while it waits.
+func (cc *clientConn) closeWhenFlushed() {
+	if cc.closed {
+		return
+	}
+	cc.state = stateClosing
+	if cc.c.OutboundBuffered() == 0 {
+		cc.closeNow()
+		return
+	}
+	cc.el.idleWait.push(cc, cc.el.e.now()+int64(cc.el.e.cfg.IdleTimeout))
+	cc.el.flushWait = append(cc.el.flushWait, cc)
+	cc.el.armFlushPoll()
+}
+
+// backendTimeout ends a request whose backend went quiet for
+// backend_timeout: 504 if the client has seen nothing yet, else a close.
+func (cc *clientConn) backendTimeout() {
+	if cc.closed || cc.state != stateProxy {
+		return
+	}
+	be := cc.px.be
+	cc.px.be = nil
+	if be != nil {
+		be.client = nil
+		be.closeNow()
+	}
+	if cc.px.answered {
+		cc.px.slot.End(false)
+		cc.closeNow()
+		return
+	}
+	cc.failRequest(504)
+}
