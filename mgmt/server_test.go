@@ -145,6 +145,19 @@ func TestAPIRuleCodes(t *testing.T) {
 		{`["spin",{"code":1},true]`, actions.CodeHostOptionUnknown},
 		{`["redirect",{},true]`, actions.CodeHostOptionMissing},
 		{`["proxy",{"backends":[]},true]`, actions.CodeHostOptionInvalid},
+		// Hostile values named by issue 3: none may reach a response or a file.
+		{`["static",{"type":"../../etc/passwd"},false]`, actions.CodeHostOptionInvalid},
+		{`["static",{"type":"a/b"},false]`, actions.CodeHostOptionInvalid},
+		{`["redirect",{"redirect_to":"http://x.io/\r\nSet-Cookie: a=b"},false]`, actions.CodeHostOptionInvalid},
+		{`["redirect",{"redirect_to":"x.io\n"},false]`, actions.CodeHostOptionInvalid},
+		{`["empty",{"code":"403\r\nX: y"},false]`, actions.CodeHostOptionInvalid},
+		{`["empty",{"code":"abc"},false]`, actions.CodeHostOptionInvalid},
+		{`["empty",{"code":[403]},false]`, actions.CodeHostOptionInvalid},
+		{`["spin",{"check_interval":0},false]`, actions.CodeHostOptionInvalid},
+		{`["spin",{"timeout":"soon"},false]`, actions.CodeHostOptionInvalid},
+		{`["proxy",{"backends":[["a.io","http"]]},false]`, actions.CodeHostOptionInvalid},
+		{`["proxy",{"backends":"a.io:80"},false]`, actions.CodeHostOptionInvalid},
+		{`[1,{},false]`, actions.CodeHostActionInvalid},
 	} {
 		s, store := newTestServer(t, ServerOptions{})
 		before := store.Rules()
