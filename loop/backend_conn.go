@@ -17,6 +17,7 @@ const (
 	beHead                      // waiting for (more of) a response head
 	beBody                      // relaying a response body
 	beTunnel                    // after 101: relaying bytes both ways
+	beDetached                  // handed to a transfer goroutine (detach.go)
 )
 
 // backendConn is one connection to a backend, on the event loop of the
@@ -54,6 +55,7 @@ func (be *backendConn) startResponse(clientMinor int, headReq bool) {
 // opened runs in OnOpen of an enrolled backend connection.
 func (be *backendConn) opened(c gnet.Conn) {
 	be.c = c
+	be.closed = false
 	be.state = beIdle
 	cc := be.client
 	switch {
@@ -88,6 +90,9 @@ func (be *backendConn) onTraffic() gnet.Action {
 	for {
 		buf, _ := be.c.Peek(-1)
 		if len(buf) == 0 {
+			if be.state == beTunnel {
+				return be.detach(cc, true)
+			}
 			return gnet.None
 		}
 		var n int
@@ -114,6 +119,9 @@ func (be *backendConn) onTraffic() gnet.Action {
 		_, _ = be.c.Discard(n)
 		if done {
 			return be.finish(cc)
+		}
+		if be.state == beBody && cc.px.bodySent && cc.c.OutboundBuffered() > highWater {
+			return be.detach(cc, false)
 		}
 	}
 }
@@ -258,7 +266,7 @@ func (be *backendConn) fail(cc *clientConn, err error) gnet.Action {
 	be.client = nil
 	cc.px.be = nil
 	if cc.px.answered {
-		cc.px.slot.End(false)
+		cc.px.end(false)
 		cc.closeNow()
 		return gnet.Close
 	}
@@ -269,6 +277,9 @@ func (be *backendConn) fail(cc *clientConn, err error) gnet.Action {
 // onClose handles the backend closing its connection.
 func (be *backendConn) onClose() {
 	be.closed = true
+	if be.state == beDetached {
+		return // the transfer owns the connection now
+	}
 	if be.pooled {
 		be.el.pool.remove(be)
 	}
@@ -282,10 +293,10 @@ func (be *backendConn) onClose() {
 	case be.state == beBody && be.framing == frameClose && !be.dechunk:
 		cc.proxyDone(true) // the close is the end of this body
 	case be.state == beTunnel:
-		cc.px.slot.End(true)
+		cc.px.end(true)
 		cc.closeWhenFlushed()
 	case cc.px.answered:
-		cc.px.slot.End(false)
+		cc.px.end(false)
 		cc.closeNow() // a body cut short must not look complete
 	default:
 		// Sent, no answer: not retried, the backend may have acted on it.
@@ -310,7 +321,7 @@ func (cc *clientConn) failRequest(status int) {
 	out := actions.AppendEmpty(cc.el.bout[:0], status, false)
 	cc.el.bout = out[:0]
 	p.slot.Sent(len(out))
-	p.slot.End(true)
+	p.end(true)
 	p.be = nil
 	_, _ = cc.c.Write(out)
 	cc.closeWhenFlushed()

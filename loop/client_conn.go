@@ -1,8 +1,10 @@
 package loop
 
 import (
+	"context"
 	"errors"
 	"net"
+	"syscall"
 
 	"github.com/mantrid/mantrid/actions"
 	"github.com/mantrid/mantrid/httpparse"
@@ -26,6 +28,11 @@ const (
 	stateSpin
 	// stateTunnel: after 101, bytes go both ways unparsed.
 	stateTunnel
+	// stateDetaching: the response moves to a transfer goroutine once
+	// gnet has written what it holds for the client.
+	stateDetaching
+	// stateDetached: the connection is off gnet, in a transfer (detach.go).
+	stateDetached
 )
 
 // clientConn is one client connection. All methods run on its event loop.
@@ -49,6 +56,8 @@ type clientConn struct {
 	px       proxyState // the request with a backend (stateProxy)
 	sp       spinState  // the request held by spin (stateSpin)
 	badBody  bool       // a proxied request's chunked body was malformed
+	carry    []byte     // input carried across a detached transfer (input.go)
+	xfer     *transfer  // the detached transfer under way
 
 	t timerLinks
 }
@@ -67,8 +76,13 @@ func newClientConn(c gnet.Conn, el *eventLoop, internal bool) *clientConn {
 // a backend connection enrolled by a dial.
 func (e *Engine) OnOpen(c gnet.Conn) (out []byte, action gnet.Action) {
 	defer e.recoverCallback(c, &action)
-	if be, ok := c.Context().(*backendConn); ok {
-		be.opened(c)
+	switch x := c.Context().(type) {
+	case *backendConn:
+		x.opened(c)
+		return nil, gnet.None
+	case *clientConn: // back from a detached transfer
+		x.c = c
+		x.transferEnded(true, true)
 		return nil, gnet.None
 	}
 	info, _ := c.Context().(listenerInfo)
@@ -84,8 +98,9 @@ func (e *Engine) OnClose(c gnet.Conn, _ error) (action gnet.Action) {
 	defer e.recoverCallback(c, &action)
 	switch x := c.Context().(type) {
 	case *clientConn:
-		x.onClose()
-		e.conns.Add(-1)
+		if x.onClose() {
+			e.conns.Add(-1)
+		}
 		c.SetContext(nil)
 	case *backendConn:
 		x.onClose()
@@ -95,8 +110,9 @@ func (e *Engine) OnClose(c gnet.Conn, _ error) (action gnet.Action) {
 }
 
 // onClose forgets the connection: its backend request is abandoned, a held
-// request is dropped (never forwarded).
-func (cc *clientConn) onClose() {
+// request is dropped (never forwarded). It reports whether the client
+// connection is gone: one closed on gnet to go on in a transfer is not.
+func (cc *clientConn) onClose() bool {
 	cc.closed = true
 	unlink(cc)
 	switch cc.state {
@@ -104,7 +120,22 @@ func (cc *clientConn) onClose() {
 		cc.abortProxy()
 	case stateSpin:
 		cc.spinGone()
+	case stateDetaching:
+		t := cc.xfer
+		cc.xfer = nil
+		syscall.Close(t.beFD)
+		cc.el.e.track(t, false)
+		cc.px.end(false)
+	case stateDetached:
+		// gnet closes its fd right after this callback; start the copy then.
+		t := cc.xfer
+		_ = cc.el.gl.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			t.start()
+			return nil
+		}))
+		return false
 	}
+	return true
 }
 
 // OnTraffic handles bytes from a client.
@@ -134,7 +165,7 @@ func (cc *clientConn) onTraffic() gnet.Action {
 	el := cc.el
 	el.out = el.out[:0]
 	for cc.state != stateClosing && !cc.closed {
-		buf, _ := cc.c.Peek(-1)
+		buf := cc.input()
 		if len(buf) == 0 {
 			break
 		}
@@ -161,7 +192,7 @@ func (cc *clientConn) onTraffic() gnet.Action {
 		if n == 0 {
 			break
 		}
-		_, _ = cc.c.Discard(n)
+		cc.consume(n)
 	}
 	return cc.flush()
 }
@@ -181,11 +212,11 @@ func (cc *clientConn) flush() gnet.Action {
 	case cc.state == stateClosing:
 		unlink(cc)
 		return gnet.Close
-	case cc.state == stateProxy || cc.state == stateSpin || cc.state == stateTunnel:
+	case cc.state >= stateProxy:
 		// Their own timers run: backend wait, spin timeout.
 	case cc.state == stateDiscard:
 		el.idleWait.push(cc, el.e.now()+int64(el.e.cfg.IdleTimeout))
-	case cc.c.InboundBuffered() > 0:
+	case cc.buffered() > 0:
 		if cc.t.list != &el.headWait { // head timeout runs from the first byte
 			el.headWait.push(cc, el.e.now()+int64(el.e.cfg.HeadTimeout))
 		}
@@ -233,10 +264,10 @@ func (cc *clientConn) headTimeout() {
 	if cc.closed {
 		return
 	}
-	if cc.c.InboundBuffered() > 0 { // a request had begun: tell the client why
+	if cc.buffered() > 0 { // a request had begun: tell the client why
 		slot := cc.el.e.rules.Unknown.Slot(cc.el.idx)
 		resp := actions.AppendEmpty(cc.el.out[:0], 408, false)
-		slot.Begin(cc.c.InboundBuffered())
+		slot.Begin(cc.buffered())
 		_, _ = cc.c.Write(resp)
 		slot.Sent(len(resp))
 		slot.End(true)

@@ -82,7 +82,10 @@ type Engine struct {
 	draining atomic.Bool  // Shutdown was called: answer with close, close idle connections
 	accepts  sync.WaitGroup
 	dials    sync.WaitGroup // backend dials under way
-	lnMu     sync.Mutex     // guards lns and lnClosed: Run and Shutdown race
+	xfers    sync.WaitGroup // detached transfers under way
+	xferMu   sync.Mutex
+	xferSet  map[*transfer]struct{}
+	lnMu     sync.Mutex // guards lns and lnClosed: Run and Shutdown race
 	lns      []Listener
 	lnClosed bool
 }
@@ -92,7 +95,8 @@ func New(cfg Config, rules *Rules, pages *static.Pages) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, rules: rules, pages: pages, log: cfg.Logger, start: time.Now(), booted: make(chan struct{}), running: make(chan struct{})}
+	return &Engine{cfg: cfg, rules: rules, pages: pages, log: cfg.Logger, start: time.Now(), booted: make(chan struct{}), running: make(chan struct{}),
+		xferSet: map[*transfer]struct{}{}}
 }
 
 // now returns monotonic nanoseconds since the engine was created.
@@ -143,6 +147,8 @@ func (e *Engine) Run(lns []Listener) error {
 	e.closeListeners()
 	e.accepts.Wait()
 	e.dials.Wait()
+	e.closeTransfers()
+	e.xfers.Wait()
 	if err == nil && !e.stopped.Load() {
 		err = errors.New("event loops stopped unexpectedly")
 	}
@@ -155,6 +161,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.stopped.Store(true)
 	e.stopping.Store(true)
 	e.closeListeners()
+	e.closeTransfers()
 	select {
 	case <-e.booted:
 	default:

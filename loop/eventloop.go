@@ -22,13 +22,14 @@ type eventLoop struct {
 	idleWait  timerList // connections idle between requests (idle_timeout)
 	proxyWait timerList // requests waiting for their backend (backend_timeout)
 
-	pool      pool          // idle backend connections
-	parked    []*clientConn // requests held by spin
-	maxParked int           // cap on parked (503 beyond)
-	wakeBuf   []*clientConn // scratch for wake
-	flushWait []*clientConn // connections to close once their output is out
-	flushPoll bool          // a flushWait poll is scheduled
-	flushFn   gnet.RunnableFunc
+	pool       pool          // idle backend connections
+	parked     []*clientConn // requests held by spin
+	maxParked  int           // cap on parked (503 beyond)
+	wakeBuf    []*clientConn // scratch for wake
+	flushWait  []*clientConn // connections to close once their output is out
+	detachWait []*clientConn // clients to hand to a transfer once their output is out
+	flushPoll  bool          // a flushWait poll is scheduled
+	flushFn    gnet.RunnableFunc
 
 	sweepFn     gnet.RunnableFunc // prebuilt so that a sweep does not allocate
 	closeIdleFn gnet.RunnableFunc // closes every idle connection (shutdown)
@@ -93,7 +94,19 @@ func (el *eventLoop) checkFlushed() {
 	}
 	clear(el.flushWait[len(keep):])
 	el.flushWait = keep
-	if len(keep) > 0 {
+	wait := el.detachWait[:0]
+	for _, cc := range el.detachWait {
+		switch {
+		case cc.closed || cc.state != stateDetaching:
+		case cc.c.OutboundBuffered() == 0:
+			cc.handOff()
+		default:
+			wait = append(wait, cc)
+		}
+	}
+	clear(el.detachWait[len(wait):])
+	el.detachWait = wait
+	if len(keep)+len(wait) > 0 {
 		el.armFlushPoll()
 	}
 }

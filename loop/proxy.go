@@ -29,6 +29,16 @@ type proxyState struct {
 	minor    int    // the client's HTTP minor version
 	isHead   bool
 	upgrade  bool
+	ended    bool // the request's counters are closed (end ran)
+}
+
+// end closes the request's counters once: open_requests − 1, and
+// completed_requests + 1 when completed.
+func (p *proxyState) end(completed bool) {
+	if !p.ended {
+		p.ended = true
+		p.slot.End(completed)
+	}
 }
 
 // startProxy sends the parsed request (cc.req, whose head is headLen bytes
@@ -37,7 +47,7 @@ type proxyState struct {
 func (cc *clientConn) startProxy(slot *actions.Slot, rule *actions.Rule, keepAlive bool) {
 	req := &cc.req
 	p := &cc.px
-	p.rule, p.slot, p.be, p.attempt = rule, slot, nil, 0
+	p.rule, p.slot, p.be, p.attempt, p.ended = rule, slot, nil, 0, false
 	p.gen++
 	p.head = appendRequestHead(p.head[:0], req, cc.internal, cc.remoteIP)
 	p.chunked = req.Chunked
@@ -107,10 +117,10 @@ func (cc *clientConn) attach(be *backendConn) {
 	cc.px.be = be
 	out := append(el.bout[:0], cc.px.head...)
 	if !cc.px.bodySent {
-		buf, _ := cc.c.Peek(-1)
+		buf := cc.input()
 		var n int
 		out, n = cc.appendBody(out, buf)
-		_, _ = cc.c.Discard(n)
+		cc.consume(n)
 	}
 	el.bout = out[:0]
 	el.proxyWait.push(cc, el.e.now()+int64(el.e.cfg.BackendTimeout))
@@ -212,7 +222,7 @@ func (cc *clientConn) answerLocally(page string) {
 	out := cc.appendPage(cc.el.bout[:0], page, keep, p.isHead)
 	cc.el.bout = out[:0]
 	p.slot.Sent(len(out))
-	p.slot.End(true)
+	p.end(true)
 	switch {
 	case !p.bodySent:
 		cc.state = stateDiscard
@@ -234,7 +244,7 @@ func (cc *clientConn) answerLocally(page string) {
 func (cc *clientConn) proxyDone(completed bool) {
 	p := &cc.px
 	p.be = nil
-	p.slot.End(completed)
+	p.end(completed)
 	unlink(cc)
 	if completed && p.keep && p.bodySent {
 		cc.state = stateHead
@@ -256,8 +266,7 @@ func (cc *clientConn) abortProxy() {
 		}
 	}
 	if cc.px.slot != nil {
-		cc.px.slot.End(false)
-		cc.px.slot = nil
+		cc.px.end(false)
 	}
 }
 
@@ -302,7 +311,7 @@ func (cc *clientConn) backendTimeout() {
 		be.closeNow()
 	}
 	if cc.px.answered {
-		cc.px.slot.End(false)
+		cc.px.end(false)
 		cc.closeNow()
 		return
 	}

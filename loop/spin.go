@@ -88,7 +88,7 @@ func (cc *clientConn) release() {
 func (cc *clientConn) spinTimeout() {
 	cc.unpark()
 	cc.sp.active = false
-	_, _ = cc.c.Discard(cc.sp.headLen)
+	cc.consume(cc.sp.headLen)
 	keep := cc.sp.keep && !cc.el.e.draining.Load()
 	out := cc.appendPage(cc.el.bout[:0], static.Timeout, keep, cc.sp.isHead)
 	cc.el.bout = out[:0]
