@@ -12,8 +12,9 @@ import (
 // answer routes the parsed request (cc.req, head of headLen bytes) and
 // serves it: a local answer is appended to the loop's output, a proxy rule
 // starts the request on a backend, a spin rule holds it. It returns the
-// bytes of input consumed: 0 when the request is held (its bytes stay
-// buffered until it is released).
+// bytes of input the caller is to consume: the head of a locally answered
+// request; 0 for a held request (its bytes stay buffered until it is
+// released) and for a proxied one (answer consumed its head itself).
 func (cc *clientConn) answer(headLen int) int {
 	el := cc.el
 	req := &cc.req
@@ -42,8 +43,12 @@ func (cc *clientConn) answer(headLen int) int {
 		case actions.Proxy:
 			cc.sp.active = false
 			cc.flushOut() // earlier answers first, in order
-			cc.startProxy(slot, rule, keepAlive)
-			return headLen
+			// Copy what the backend needs out of the head (it aliases the
+			// input), then consume the head so the body follows it.
+			cc.prepareProxy(slot, rule, keepAlive)
+			cc.consume(headLen)
+			cc.connect()
+			return 0
 		case actions.Empty:
 			// An interim (1xx) code as the only answer can only end by closing.
 			keepAlive = actions.EmptyKeepsAlive(rule.Code, keepAlive)

@@ -30,6 +30,8 @@ type backendConn struct {
 	state  beState
 	closed bool // OnClose ran
 	pooled bool // in el.pool
+	// reattach: back from an upload transfer, still serving its client
+	reattach bool
 
 	idleSince int64
 
@@ -56,8 +58,17 @@ func (be *backendConn) startResponse(clientMinor int, headReq bool) {
 func (be *backendConn) opened(c gnet.Conn) {
 	be.c = c
 	be.closed = false
-	be.state = beIdle
 	cc := be.client
+	if be.reattach {
+		be.reattach = false
+		be.state = beHead
+		if cc == nil || cc.closed || cc.px.be != be {
+			be.client = nil
+			be.closeNow()
+		}
+		return
+	}
+	be.state = beIdle
 	switch {
 	case cc == nil || cc.closed || cc.px.be != be:
 		// The client left or gave up while we dialed: keep the connection.
@@ -85,6 +96,9 @@ func (be *backendConn) onTraffic() gnet.Action {
 	cc := be.client
 	if cc == nil || be.state == beIdle {
 		return gnet.Close // bytes nobody asked for: the connection is unusable
+	}
+	if cc.state == stateDetached {
+		return gnet.None // an upload is being handed off (handOffUpload decides)
 	}
 	be.el.proxyWait.push(cc, be.el.e.now()+int64(be.el.e.cfg.BackendTimeout))
 	for {

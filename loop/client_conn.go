@@ -123,12 +123,22 @@ func (cc *clientConn) onClose() bool {
 	case stateDetaching:
 		t := cc.xfer
 		cc.xfer = nil
-		syscall.Close(t.beFD)
 		cc.el.e.track(t, false)
+		syscall.Close(t.beFD)
 		cc.px.end(false)
 	case stateDetached:
-		// gnet closes its fd right after this callback; start the copy then.
 		t := cc.xfer
+		// gnet's close is asynchronous: it may have read more after our
+		// dup. Those bytes belong to the transfer; OnClose runs before
+		// gnet drops its buffers.
+		if buf := cc.input(); len(buf) > 0 {
+			t.carry = append(t.carry, buf...)
+		}
+		cc.carry = nil
+		if t.upload {
+			return false // started once the backend is off gnet too
+		}
+		// gnet closes its fd right after this callback; start the copy then.
 		_ = cc.el.gl.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
 			t.start()
 			return nil

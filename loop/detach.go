@@ -36,6 +36,7 @@ type transfer struct {
 	beFD     int
 	clFD     int
 	tunnel   bool
+	upload   bool // the request body goes up (upload.go), not a response down
 	framing  respFraming
 	bodyLeft int64
 	dechunk  bool
@@ -115,6 +116,10 @@ func (t *transfer) run() {
 	t.mu.Lock()
 	t.beConn, t.clConn = be, cl
 	t.mu.Unlock()
+	if t.upload {
+		t.runUpload(be, cl)
+		return
+	}
 	var err error
 	if t.tunnel {
 		err = t.pumpTunnel(cl, be)
@@ -187,6 +192,11 @@ func (cc *clientConn) transferEnded(completed, reopened bool) {
 		cc.carry = nil
 	}
 	cc.state = stateProxy
+	if t.upload { // the body is up; the response comes on gnet
+		cc.px.bodySent = true
+		cc.el.proxyWait.push(cc, cc.el.e.now()+int64(cc.el.e.cfg.BackendTimeout))
+		return
+	}
 	cc.proxyDone(true)
 }
 

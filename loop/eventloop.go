@@ -97,6 +97,10 @@ func (el *eventLoop) checkFlushed() {
 	wait := el.detachWait[:0]
 	for _, cc := range el.detachWait {
 		switch {
+		case cc.xfer != nil && cc.xfer.upload && cc.state == stateDetached:
+			if !cc.handOffUpload() {
+				wait = append(wait, cc)
+			}
 		case cc.closed || cc.state != stateDetaching:
 		case cc.c.OutboundBuffered() == 0:
 			cc.handOff()

@@ -78,7 +78,8 @@ func appendRequestHead(dst []byte, req *httpparse.Request, internal bool, client
 			continue
 		case forwardedField(h.Name) && !internal:
 			continue
-		case req.ConnectionLists(h.Name) && !protectedFromConnection(h.Name):
+		case req.ConnectionLists(h.Name) && !protectedFromConnection(h.Name) &&
+			!(req.Upgrade && bytes.EqualFold(h.Name, hUpgrade)):
 			continue
 		}
 		hasHost = hasHost || bytes.EqualFold(h.Name, hHost)
@@ -130,7 +131,7 @@ func appendResponseHead(dst []byte, resp *httpparse.Response, f respFraming, kee
 	for i := range resp.Headers {
 		h := &resp.Headers[i]
 		if hopByHop(h.Name, h.Value, upgrading) || framing(h.Name) ||
-			(resp.ConnectionLists(h.Name) && !framing(h.Name)) {
+			(resp.ConnectionLists(h.Name) && !(upgrading && bytes.EqualFold(h.Name, hUpgrade))) {
 			continue
 		}
 		dst = appendField(dst, h.Name, h.Value)

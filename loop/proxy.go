@@ -41,10 +41,10 @@ func (p *proxyState) end(completed bool) {
 	}
 }
 
-// startProxy sends the parsed request (cc.req, whose head is headLen bytes
-// and is consumed by the caller) to one of rule's backends. It copies what
-// it needs out of the request: the caller discards the head.
-func (cc *clientConn) startProxy(slot *actions.Slot, rule *actions.Rule, keepAlive bool) {
+// prepareProxy readies the parsed request (cc.req) for a backend: it copies
+// everything it needs out of the request, whose bytes the caller then
+// consumes before calling connect.
+func (cc *clientConn) prepareProxy(slot *actions.Slot, rule *actions.Rule, keepAlive bool) {
 	req := &cc.req
 	p := &cc.px
 	p.rule, p.slot, p.be, p.attempt, p.ended = rule, slot, nil, 0, false
@@ -61,7 +61,6 @@ func (cc *clientConn) startProxy(slot *actions.Slot, rule *actions.Rule, keepAli
 	cc.chunked.Reset()
 	cc.state = stateProxy
 	unlink(cc)
-	cc.connect()
 }
 
 // connect picks a backend at random (SPEC §4: no stickiness) and uses an
@@ -180,9 +179,15 @@ func (cc *clientConn) sendBody(buf []byte) int {
 	if len(out) > 0 {
 		_, _ = be.c.Write(out)
 	}
-	if cc.badBody {
+	switch {
+	case cc.badBody:
 		cc.abortProxy()
 		cc.state = stateClosing
+	case !cc.px.bodySent && !be.closed && be.c.OutboundBuffered() > highWater:
+		// The backend reads more slowly than the client sends.
+		cc.consume(n)
+		cc.detachUpload()
+		return 0
 	}
 	return n
 }
