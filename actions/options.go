@@ -50,12 +50,14 @@ func (r *Rule) parseBackends(v any) error {
 		return invalid(optBackends, "must be a list of 1 to 1024 backends")
 	}
 	r.Backends = make([]Backend, len(list))
+	r.addrs = make([]string, len(list))
 	for i, item := range list {
 		b, why := parseBackend(item)
 		if why != "" {
 			return invalid(optBackends+"["+strconv.Itoa(i)+"]", why)
 		}
 		r.Backends[i] = b
+		r.addrs[i] = b.Addr()
 	}
 	return nil
 }

@@ -104,6 +104,8 @@ type Rule struct {
 	Type string
 
 	given optionSet
+
+	addrs []string // Backends[i].Addr(), computed once by the parser
 }
 
 // Equal reports whether r and o are the same rule: the same action,
@@ -127,4 +129,13 @@ func (r *Rule) Equal(o *Rule) bool {
 		r.Timeout == o.Timeout &&
 		r.CheckInterval == o.CheckInterval &&
 		r.Type == o.Type
+}
+
+// BackendAddr returns the dial address of Backends[i] without allocating
+// (computed when the rule was parsed).
+func (r *Rule) BackendAddr(i int) string {
+	if i < len(r.addrs) {
+		return r.addrs[i]
+	}
+	return r.Backends[i].Addr()
 }

@@ -43,3 +43,12 @@ func BenchmarkKeepAliveLocalAnswer(b *testing.B) {
 		cc.onTraffic()
 	}
 }
+
+// TestProxiedKeepAliveAllocatesNothing: a proxied keep-alive request over a
+// pooled backend connection allocates nothing in steady state.
+func TestProxiedKeepAliveAllocatesNothing(t *testing.T) {
+	p := newProxyPair(t)
+	p.cycle()
+	allocs := testing.AllocsPerRun(1000, p.cycle)
+	assert.Zero(t, allocs, "allocations per proxied request")
+}

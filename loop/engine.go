@@ -182,6 +182,13 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.draining.Store(true)
 	e.stopping.Store(true)
 	e.closeListeners()
+	// Held requests will not be released by a rule change any more.
+	e.eachLoop(func(el *eventLoop) gnet.RunnableFunc {
+		return func(context.Context) error {
+			el.timeoutParked()
+			return nil
+		}
+	})
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for e.conns.Load() > 0 {

@@ -20,6 +20,8 @@ type proxyState struct {
 	head     []byte // the head to send, built once (reused buffer)
 	be       *backendConn
 	attempt  int
+	tried    uint64 // backends (by index, first 64) that failed this request
+	choice   int    // index of the backend being tried
 	gen      uint64 // tells a request's timers from a later request's
 	bodyLeft int64  // Content-Length body bytes still to send
 	chunked  bool   // the body is chunked (decoded by cc.chunked)
@@ -47,7 +49,7 @@ func (p *proxyState) end(completed bool) {
 func (cc *clientConn) prepareProxy(slot *actions.Slot, rule *actions.Rule, keepAlive bool) {
 	req := &cc.req
 	p := &cc.px
-	p.rule, p.slot, p.be, p.attempt, p.ended = rule, slot, nil, 0, false
+	p.rule, p.slot, p.be, p.attempt, p.ended, p.tried = rule, slot, nil, 0, false, 0
 	p.gen++
 	p.head = appendRequestHead(p.head[:0], req, cc.internal, cc.remoteIP)
 	p.chunked = req.Chunked
@@ -63,13 +65,14 @@ func (cc *clientConn) prepareProxy(slot *actions.Slot, rule *actions.Rule, keepA
 	unlink(cc)
 }
 
-// connect picks a backend at random (SPEC §4: no stickiness) and uses an
-// idle pooled connection to it, or dials one.
+// connect picks a backend at random (SPEC §4: no stickiness), avoiding
+// those that already failed for this request while others remain, and uses
+// an idle pooled connection to it, or dials one.
 func (cc *clientConn) connect() {
 	p := &cc.px
 	p.attempt++
-	b := p.rule.Backends[rand.IntN(len(p.rule.Backends))]
-	addr := b.Addr()
+	p.choice = pickBackend(len(p.rule.Backends), p.tried)
+	addr := p.rule.BackendAddr(p.choice)
 	if be := cc.el.pool.get(addr); be != nil {
 		cc.attach(be)
 		return
@@ -198,6 +201,9 @@ func (cc *clientConn) sendBody(buf []byte) int {
 func (cc *clientConn) connectFailed() {
 	p := &cc.px
 	p.be = nil
+	if p.choice < 64 {
+		p.tried |= 1 << p.choice
+	}
 	if p.attempt >= p.rule.Attempts {
 		cc.answerLocally(static.Timeout)
 		return
@@ -321,4 +327,28 @@ func (cc *clientConn) backendTimeout() {
 		return
 	}
 	cc.failRequest(504)
+}
+
+// pickBackend returns a random index in [0, n) whose bit is not set in
+// tried, or any random index when every one of the first 64 was tried.
+func pickBackend(n int, tried uint64) int {
+	untried := 0
+	for i := range min(n, 64) {
+		if tried&(1<<i) == 0 {
+			untried++
+		}
+	}
+	if untried == 0 || n > 64 && tried == 0 {
+		return rand.IntN(n)
+	}
+	k := rand.IntN(untried)
+	for i := range min(n, 64) {
+		if tried&(1<<i) == 0 {
+			if k == 0 {
+				return i
+			}
+			k--
+		}
+	}
+	return rand.IntN(n)
 }

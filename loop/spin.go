@@ -127,6 +127,19 @@ func (el *eventLoop) wake(key string) {
 	el.wakeBuf = held[:0]
 }
 
+// timeoutParked answers every held request with the timeout page (at
+// shutdown).
+func (el *eventLoop) timeoutParked() {
+	held := append(el.wakeBuf[:0], el.parked...)
+	for _, cc := range held {
+		if !cc.closed && cc.state == stateSpin {
+			cc.spinTimeout()
+		}
+	}
+	clear(held)
+	el.wakeBuf = held[:0]
+}
+
 // checkParked is the check_interval fallback: a held request whose host now
 // matches another rule than when it was parked is released.
 func (el *eventLoop) checkParked(now int64) {

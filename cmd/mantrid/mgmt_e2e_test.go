@@ -288,3 +288,29 @@ func TestRootDropsPrivileges(t *testing.T) {
 		return err == nil && snap.Hosts["saved.test"] != nil
 	}, 5*time.Second, 50*time.Millisecond, "the unprivileged process saves its state")
 }
+
+// TestSIGTERMAnswersHeldRequests: a request held by spin gets the timeout
+// page at SIGTERM (no rule change can release it any more), and mantrid
+// exits 0 well before the grace period ends.
+func TestSIGTERMAnswersHeldRequests(t *testing.T) {
+	p := startMantrid(t, "grace_period = 20\n", `{"hosts": {"held.test": ["spin", {"timeout": 60}, false]}, "stats": {}}`)
+	cl := newClient(t, p.addr())
+	cl.send("GET / HTTP/1.1\r\nHost: held.test\r\n\r\n")
+	require.Eventually(t, func() bool {
+		var s map[string]int64
+		apiGetJSON(t, p.apiURL()+"/stats/held.test/", &s)
+		return s["open_requests"] == 1
+	}, 5*time.Second, 20*time.Millisecond, "the request is held")
+	start := time.Now()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	resp, _ := cl.read("GET")
+	assert.Equal(t, builtinStatus(t, "timeout"), resp.StatusCode)
+	assert.True(t, resp.Close, "answers during shutdown close the connection")
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	assert.Equal(t, 0, p.cmd.ProcessState.ExitCode())
+	assert.Less(t, time.Since(start), 10*time.Second, "did not wait out the grace period")
+}

@@ -542,11 +542,10 @@ func TestProxyRetriesDeadBackend(t *testing.T) {
 	total := conns * per
 	rate := float64(ok) / float64(total)
 	t.Logf("%d/%d succeeded (%.1f%%), %d timeout pages, %d errors, in %v", ok, total, 100*rate, timedOut, errs, time.Since(start))
-	// Uniform random picks with replacement succeed with p = 1 − (1/2)³ =
-	// 87.5%; with n = 1000 one standard deviation is 1.05 points, so the
-	// bound sits 4σ below p (a test at 87% would fail about a third of the
-	// time against a correct implementation).
-	assert.GreaterOrEqual(t, rate, 0.833, "success rate with backends [dead, alive], attempts 3: got %d/%d", ok, total)
+	// Issue 4 asks for at least 87 %. A retry avoids the backends that
+	// already failed for that request, so with [dead, alive] the second
+	// attempt always reaches the alive one: every request should succeed.
+	assert.GreaterOrEqual(t, rate, 0.87, "success rate with backends [dead, alive], attempts 3: got %d/%d", ok, total)
 }
 
 // TestProxyAllBackendsDead: when no backend accepts within the attempts the
