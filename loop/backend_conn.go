@@ -166,6 +166,9 @@ func (be *backendConn) relayHead(cc *clientConn, buf []byte) (int, bool, error) 
 		return 0, false, errBadResponse
 	}
 	be.chooseFraming(cc)
+	if el.e.draining.Load() {
+		cc.px.keep = false // shutting down: this is the connection's last answer
+	}
 	out := appendResponseHead(el.out[:0], resp, be.framing, cc.px.keep, be.minor)
 	cc.px.answered = true
 	if resp.Status == 101 {

@@ -314,3 +314,42 @@ func TestSIGTERMAnswersHeldRequests(t *testing.T) {
 	assert.Equal(t, 0, p.cmd.ProcessState.ExitCode())
 	assert.Less(t, time.Since(start), 10*time.Second, "did not wait out the grace period")
 }
+
+// TestSIGTERMDrainsProxiedRequests: a proxied request under way when
+// SIGTERM arrives gets its whole answer, new connections are refused, and
+// mantrid exits 0 once it is done.
+func TestSIGTERMDrainsProxiedRequests(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		time.Sleep(time.Second) // still answering when SIGTERM comes
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nslow!")
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	p := startMantrid(t, "grace_period = 10\n", fmt.Sprintf(`{"hosts": {"slow.test": ["proxy", {"backends": [["127.0.0.1", %d]]}, false]}, "stats": {}}`, port))
+	cl := newClient(t, p.addr())
+	cl.send("GET / HTTP/1.1\r\nHost: slow.test\r\n\r\n")
+	time.Sleep(200 * time.Millisecond)
+	addr := p.addr()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	resp, body := cl.read("GET")
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "slow!", body, "the answer under way arrives whole")
+	assert.True(t, resp.Close, "an answer during shutdown closes the connection")
+	_, err = net.DialTimeout("tcp", addr, time.Second)
+	assert.Error(t, err, "no new connections during shutdown")
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	assert.Equal(t, 0, p.cmd.ProcessState.ExitCode())
+}
