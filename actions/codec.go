@@ -27,7 +27,7 @@ func (r *Rule) AppendJSON(dst []byte) []byte {
 		return append(dst, "null"...)
 	}
 	dst = append(dst, '[')
-	dst = appendJSONString(dst, r.Kind.String())
+	dst = AppendJSONString(dst, r.Kind.String())
 	dst = append(dst, ",{"...)
 	switch r.Kind {
 	case Empty:
@@ -37,7 +37,7 @@ func (r *Rule) AppendJSON(dst []byte) []byte {
 		dst = r.appendProxyOptions(dst)
 	case Redirect:
 		dst = appendKey(dst, true, optRedirectTo)
-		dst = appendJSONString(dst, r.RedirectTo)
+		dst = AppendJSONString(dst, r.RedirectTo)
 	case Spin:
 		first := true
 		if r.given&givenCheckInterval != 0 {
@@ -50,7 +50,7 @@ func (r *Rule) AppendJSON(dst []byte) []byte {
 		}
 	case Static:
 		dst = appendKey(dst, true, optType)
-		dst = appendJSONString(dst, r.Type)
+		dst = AppendJSONString(dst, r.Type)
 	}
 	dst = append(dst, "},"...)
 	dst = strconv.AppendBool(dst, r.Subdomains)
@@ -70,7 +70,7 @@ func (r *Rule) appendProxyOptions(dst []byte) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '[')
-		dst = appendJSONString(dst, b.Host)
+		dst = AppendJSONString(dst, b.Host)
 		dst = append(dst, ',')
 		dst = strconv.AppendInt(dst, int64(b.Port), 10)
 		dst = append(dst, ']')
@@ -88,7 +88,7 @@ func appendKey(dst []byte, first bool, name string) []byte {
 	if !first {
 		dst = append(dst, ',')
 	}
-	dst = appendJSONString(dst, name)
+	dst = AppendJSONString(dst, name)
 	return append(dst, ':')
 }
 
@@ -118,19 +118,23 @@ func appendSeconds(dst []byte, d time.Duration) []byte {
 	return append(dst, digits[:n]...)
 }
 
-// appendJSONString appends s as a JSON string (RFC 8259 §7): '"' and '\\'
-// escaped, control characters as \u00XX, invalid UTF-8 as \ufffd.
-// Validated rules hold only visible ASCII; the rest is for rules built by
-// hand.
-func appendJSONString(dst []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string (RFC 8259 §7): '"' and '\\'
+// escaped, control characters and DEL as \u00XX, invalid UTF-8 as \ufffd.
+// Plain ASCII (hostnames, the common case) is copied in one step.
+func AppendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
-	for i := 0; i < len(s); {
+	plain := 0
+	for plain < len(s) && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' && s[plain] != '\\' {
+		plain++
+	}
+	dst = append(dst, s[:plain]...)
+	for i := plain; i < len(s); {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
 			dst = append(dst, '\\', c)
-		case c < 0x20:
+		case c < 0x20 || c == 0x7f:
 			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0x0f])
 		case c < utf8.RuneSelf:
 			dst = append(dst, c)

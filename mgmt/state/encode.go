@@ -4,7 +4,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/mantrid/mantrid/actions"
 )
@@ -77,7 +76,7 @@ func (e *docWriter) rule(i int, key string, r *actions.Rule) {
 	if i > 0 {
 		e.buf = append(e.buf, ", "...)
 	}
-	e.buf = appendString(e.buf, key)
+	e.buf = actions.AppendJSONString(e.buf, key)
 	e.buf = append(e.buf, ": "...)
 	e.buf = r.AppendJSON(e.buf)
 	e.flush(flushAt)
@@ -88,7 +87,7 @@ func (e *docWriter) counts(i int, key string, c actions.Counts) {
 	if i > 0 {
 		e.buf = append(e.buf, ", "...)
 	}
-	e.buf = appendString(e.buf, key)
+	e.buf = actions.AppendJSONString(e.buf, key)
 	e.buf = append(e.buf, `: {"open_requests": `...)
 	e.buf = strconv.AppendInt(e.buf, max(c.OpenRequests, 0), 10)
 	e.buf = append(e.buf, `, "completed_requests": `...)
@@ -108,39 +107,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// appendString appends s as a JSON string (RFC 8259 §7): '"' and '\\'
-// escaped, control characters as \u00XX, invalid UTF-8 as \ufffd. Rule keys
-// are plain ASCII; the rest is for snapshots built by hand.
-func appendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	plain := 0
-	for plain < len(s) && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' && s[plain] != '\\' {
-		plain++
-	}
-	dst = append(dst, s[:plain]...)
-	for i := plain; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20 || c == 0x7f:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0x0f])
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-		default:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, `\ufffd`...)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
-			continue
-		}
-		i++
-	}
-	return append(dst, '"')
 }

@@ -142,7 +142,7 @@ func TestAppendString(t *testing.T) {
 		{"é", `"é"`},
 		{"\xff", `"\ufffd"`},
 	} {
-		assert.Equal(t, tt.want, string(appendString(nil, tt.in)), "input %q", tt.in)
+		assert.Equal(t, tt.want, string(actions.AppendJSONString(nil, tt.in)), "input %q", tt.in)
 	}
 }
 
