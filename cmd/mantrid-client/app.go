@@ -192,6 +192,28 @@ func usageErrorOf(c *cli.Context, msg string) error {
 
 // checkHost refuses a hostname argument that cannot name a rule (empty,
 // "." or ".."), as a usage error of c's command.
+// begin is every command's prologue: it checks the number of arguments
+// (and, when host is true, that the first is a hostname), reads the global
+// settings and returns a context bounded by --timeout. On error cancel is a
+// no-op.
+func begin(c *cli.Context, p process, lo, hi int, what string, host bool) (*settings, context.Context, context.CancelFunc, error) {
+	noop := func() {}
+	if err := wantArgs(c, lo, hi, what); err != nil {
+		return nil, nil, noop, err
+	}
+	if host {
+		if err := checkHost(c, c.Args().First()); err != nil {
+			return nil, nil, noop, err
+		}
+	}
+	s, err := settingsOf(c, p)
+	if err != nil {
+		return nil, nil, noop, err
+	}
+	ctx, cancel := s.ctx(c.Context)
+	return s, ctx, cancel, nil
+}
+
 func checkHost(c *cli.Context, host string) error {
 	if host == "" || host == "." || host == ".." {
 		return usageErrorOf(c, client.ErrNoHost.Error())

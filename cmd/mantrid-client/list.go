@@ -24,14 +24,10 @@ func listCommand(p process) *cli.Command {
 		Usage:       "list every rule as a table: HOST, ACTION, SUBDOMS",
 		Description: listHelp,
 		Action: func(c *cli.Context) error {
-			if err := wantArgs(c, 0, 0, "no arguments"); err != nil {
-				return err
-			}
-			s, err := settingsOf(c, p)
+			s, ctx, cancel, err := begin(c, p, 0, 0, "no arguments", false)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := s.ctx(c.Context)
 			defer cancel()
 			rules, err := s.client.Rules(ctx)
 			if err != nil {

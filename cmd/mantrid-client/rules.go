@@ -11,17 +11,10 @@ func getCommand(p process) *cli.Command {
 		ArgsUsage:   "<hostname>",
 		Description: getHelp,
 		Action: func(c *cli.Context) error {
-			if err := wantArgs(c, 1, 1, "one hostname"); err != nil {
-				return err
-			}
-			if err := checkHost(c, c.Args().First()); err != nil {
-				return err
-			}
-			s, err := settingsOf(c, p)
+			s, ctx, cancel, err := begin(c, p, 1, 1, "one hostname", true)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := s.ctx(c.Context)
 			defer cancel()
 			host := c.Args().First()
 			rule, err := s.client.Get(ctx, host)
@@ -51,17 +44,10 @@ func deleteCommand(p process) *cli.Command {
 		ArgsUsage:   "<hostname>",
 		Description: deleteHelp,
 		Action: func(c *cli.Context) error {
-			if err := wantArgs(c, 1, 1, "one hostname"); err != nil {
-				return err
-			}
-			if err := checkHost(c, c.Args().First()); err != nil {
-				return err
-			}
-			s, err := settingsOf(c, p)
+			s, ctx, cancel, err := begin(c, p, 1, 1, "one hostname", true)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := s.ctx(c.Context)
 			defer cancel()
 			if err := s.client.Delete(ctx, c.Args().First()); err != nil {
 				return err
@@ -80,14 +66,10 @@ func exportCommand(p process) *cli.Command {
 		Usage:       "print every rule as one JSON object, for import",
 		Description: exportHelp,
 		Action: func(c *cli.Context) error {
-			if err := wantArgs(c, 0, 0, "no arguments"); err != nil {
-				return err
-			}
-			s, err := settingsOf(c, p)
+			s, ctx, cancel, err := begin(c, p, 0, 0, "no arguments", false)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := s.ctx(c.Context)
 			defer cancel()
 			rules, err := s.client.Rules(ctx)
 			if err != nil {
