@@ -1019,3 +1019,31 @@ func mib(xs []int64) []int64 {
 	}
 	return out
 }
+
+// TestProxyBackendHangsGets504: a backend that accepts the request and
+// never answers gets the client a 504 after backend_timeout, and the
+// request is counted as ended.
+func TestProxyBackendHangsGets504(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // held open, never answered
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	p := startMantrid(t, "backend_timeout = 0.5\n", stateWith(map[string]string{"hang.test": proxyRule(1, 0, port)}))
+	cl := newClient(t, p.addr())
+	start := time.Now()
+	resp, _ := cl.get("hang.test", "/")
+	elapsed := time.Since(start)
+	assert.Equal(t, 504, resp.StatusCode)
+	assert.GreaterOrEqual(t, elapsed, 400*time.Millisecond, "waited for backend_timeout")
+	assert.Less(t, elapsed, 3*time.Second)
+	assertOpenReturnsToZero(t, p.apiURL(), "hang.test")
+}

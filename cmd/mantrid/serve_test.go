@@ -65,15 +65,26 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-// routingState stands in the SPEC §3 rule set; spin and proxy are replaced
-// by empty answers with distinct codes so that the matched rule shows in the
-// status.
+// routingState is the SPEC §3 rule set, with the real actions: spin
+// (timeout 0.3 s, so a held request shows as the timeout page), redirect,
+// proxy (to a backend answering 299) and empty. %d is the backend's port.
 const routingState = `{"hosts": {
  "localhost": ["empty", {"code": 402}, false],
- "local.ep.io": ["empty", {"code": 418}, true],
+ "local.ep.io": ["spin", {"timeout": 0.3}, true],
  "http://ep.io": ["redirect", {"redirect_to": "https://ep.io"}, true],
- "ep.io": ["empty", {"code": 200}, true]
+ "ep.io": ["proxy", {"backends": [["127.0.0.1", %d]]}, true]
 }, "stats": {}}`
+
+// statusBackend answers every request with status 299 (what "proxied"
+// looks like in the routing test).
+func statusBackend(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
+}
 
 func builtinStatus(t *testing.T, name string) int {
 	pages, err := static.Load("")
@@ -84,8 +95,9 @@ func builtinStatus(t *testing.T, name string) int {
 }
 
 func TestRoutingSpecExamples(t *testing.T) {
-	p := startMantrid(t, "", routingState)
+	p := startMantrid(t, "", fmt.Sprintf(routingState, statusBackend(t)))
 	unknown := builtinStatus(t, static.Unknown)
+	spin := builtinStatus(t, static.Timeout) // held, then timed out
 	cases := []struct {
 		name, host string
 		internal   bool
@@ -94,11 +106,11 @@ func TestRoutingSpecExamples(t *testing.T) {
 	}{
 		{"exact without subdomains", "localhost", false, "", 402},
 		{"subdomain of a no-subdomain rule", "sub.localhost", false, "", unknown},
-		{"exact with subdomains", "local.ep.io", false, "", 418},
-		{"deep subdomain", "multi.level.sub.local.ep.io", false, "", 418},
+		{"exact with subdomains (spin)", "local.ep.io", false, "", spin},
+		{"deep subdomain (spin)", "multi.level.sub.local.ep.io", false, "", spin},
 		{"http key over http", "ep.io", false, "", 302},
-		{"bare key over https", "ep.io", true, "X-Forwarded-Proto: https\r\n", 200},
-		{"ssl counts as https", "ep.io", true, "X-Forwarded-Protocol: ssl\r\n", 200},
+		{"bare key over https (proxy)", "ep.io", true, "X-Forwarded-Proto: https\r\n", 299},
+		{"ssl counts as https", "ep.io", true, "X-Forwarded-Protocol: ssl\r\n", 299},
 		{"internal without proto is http", "ep.io", true, "", 302},
 		{"public listener ignores X-Forwarded-Proto", "ep.io", false, "X-Forwarded-Proto: https\r\n", 302},
 		{"subdomain over http", "sub.ep.io", false, "", 302},
