@@ -3,8 +3,9 @@ GO        ?= go
 BIN       := bin
 FUZZTIME  ?= 1m
 TESTFLAGS ?=
+BENCHFLAGS ?=
 
-.PHONY: all build run test fuzz lint clean
+.PHONY: all build run test fuzz lint clean bench-deps bench
 
 all: build
 
@@ -36,6 +37,16 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+## bench-deps: install what `make bench` drives (Debian/Ubuntu, as root): wrk, nginx-light, haproxy
+bench-deps:
+	apt-get update
+	apt-get install -y wrk nginx-light haproxy
+
+## bench: build, then benchmark Mantrid against nginx and HAProxy with wrk (BENCHFLAGS=-quick: 1 round of 2 s)
+bench: build
+	@for t in wrk nginx; do command -v $$t >/dev/null 2>&1 || { echo "make bench: $$t not found; install it with 'make bench-deps' (apt-get install wrk nginx-light haproxy)"; exit 1; }; done
+	$(GO) run ./bench $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN)
