@@ -50,6 +50,7 @@ func (cc *clientConn) prepareProxy(slot *actions.Slot, rule *actions.Rule, keepA
 	req := &cc.req
 	p := &cc.px
 	p.rule, p.slot, p.be, p.attempt, p.ended, p.tried = rule, slot, nil, 0, false, 0
+	cc.badBody = false
 	p.gen++
 	p.head = appendRequestHead(p.head[:0], req, cc.internal, cc.remoteIP)
 	p.chunked = req.Chunked
@@ -125,6 +126,17 @@ func (cc *clientConn) attach(be *backendConn) {
 		cc.consume(n)
 	}
 	el.bout = out[:0]
+	if cc.badBody {
+		// Nothing was sent yet: the request is refused whole (SPEC §9.1)
+		// and the backend connection, still clean, is kept.
+		cc.badBody = false
+		be.client, be.state, cc.px.be = nil, beIdle, nil
+		if !el.pool.put(be, el.e.now()) {
+			be.closeNow()
+		}
+		cc.failRequest(400)
+		return
+	}
 	el.proxyWait.push(cc, el.e.now()+int64(el.e.cfg.BackendTimeout))
 	_, _ = be.c.Write(out)
 }
@@ -184,8 +196,13 @@ func (cc *clientConn) sendBody(buf []byte) int {
 	}
 	switch {
 	case cc.badBody:
-		cc.abortProxy()
-		cc.state = stateClosing
+		// The head and the good chunks are out: the backend's half request
+		// is dropped with its connection; the client, which has seen no
+		// answer yet, gets 400 and a close.
+		cc.badBody = false
+		cc.px.be, be.client = nil, nil
+		be.closeNow()
+		cc.failRequest(400)
 	case !cc.px.bodySent && !be.closed && be.c.OutboundBuffered() > highWater:
 		// The backend reads more slowly than the client sends.
 		cc.consume(n)
