@@ -38,7 +38,7 @@ func (cc *clientConn) answer(headLen int) int {
 			}
 			cc.sp.active = false
 			cc.appendLocal(slot, actions.AppendEmpty(el.out, 503, keepAlive))
-			cc.afterLocalAnswer(slot, keepAlive && !(hasBody && req.Expect100))
+			cc.afterLocalAnswer(slot, keepAlive && !(hasBody && req.Expect100), req.Chunked, req.ContentLength)
 			return headLen
 		case actions.Proxy:
 			cc.sp.active = false
@@ -64,7 +64,7 @@ func (cc *clientConn) answer(headLen int) int {
 		out = insertKeepAlive(out, len(el.out))
 	}
 	cc.appendLocal(slot, out)
-	cc.afterLocalAnswer(slot, keepAlive)
+	cc.afterLocalAnswer(slot, keepAlive, req.Chunked, req.ContentLength)
 	return headLen
 }
 
@@ -77,17 +77,16 @@ func (cc *clientConn) appendLocal(slot *actions.Slot, out []byte) {
 }
 
 // afterLocalAnswer sets what follows a local answer: reading and dropping
-// the request body (cc.req's framing) so that the connection stays usable,
-// or closing.
-func (cc *clientConn) afterLocalAnswer(slot *actions.Slot, keepAlive bool) {
-	req := &cc.req
+// the request's unread body (chunked, or bodyLeft bytes) so that the
+// connection stays usable, or closing.
+func (cc *clientConn) afterLocalAnswer(slot *actions.Slot, keepAlive, chunked bool, bodyLeft int64) {
 	switch {
-	case req.Chunked || req.ContentLength > 0:
+	case chunked || bodyLeft > 0:
 		cc.state = stateDiscard
 		cc.slot = slot
 		cc.closeAfter = !keepAlive
-		cc.bodyChunked = req.Chunked
-		cc.bodyLeft = max(req.ContentLength, 0)
+		cc.bodyChunked = chunked
+		cc.bodyLeft = max(bodyLeft, 0)
 		cc.chunked.Reset()
 	case !keepAlive:
 		cc.state = stateClosing

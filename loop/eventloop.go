@@ -82,37 +82,44 @@ func (el *eventLoop) armFlushPoll() {
 // and keeps polling while some remain. A client that reads nothing is
 // closed by its idle timeout.
 func (el *eventLoop) checkFlushed() {
-	keep := el.flushWait[:0]
-	for _, cc := range el.flushWait {
+	el.flushWait = retain(el.flushWait, func(cc *clientConn) bool {
 		switch {
 		case cc.closed:
+			return false
 		case cc.c.OutboundBuffered() == 0:
 			cc.closeNow()
-		default:
-			keep = append(keep, cc)
+			return false
 		}
-	}
-	clear(el.flushWait[len(keep):])
-	el.flushWait = keep
-	wait := el.detachWait[:0]
-	for _, cc := range el.detachWait {
+		return true
+	})
+	el.detachWait = retain(el.detachWait, func(cc *clientConn) bool {
 		switch {
 		case cc.xfer != nil && cc.xfer.upload && cc.state == stateDetached:
-			if !cc.handOffUpload() {
-				wait = append(wait, cc)
-			}
+			return !cc.handOffUpload()
 		case cc.closed || cc.state != stateDetaching:
+			return false
 		case cc.c.OutboundBuffered() == 0:
 			cc.handOff()
-		default:
-			wait = append(wait, cc)
+			return false
 		}
-	}
-	clear(el.detachWait[len(wait):])
-	el.detachWait = wait
-	if len(keep)+len(wait) > 0 {
+		return true
+	})
+	if len(el.flushWait)+len(el.detachWait) > 0 {
 		el.armFlushPoll()
 	}
+}
+
+// retain keeps, in place and in order, the connections of list for which
+// wait returns true (it may act on the others), and clears the tail.
+func retain(list []*clientConn, wait func(*clientConn) bool) []*clientConn {
+	kept := list[:0]
+	for _, cc := range list {
+		if wait(cc) {
+			kept = append(kept, cc)
+		}
+	}
+	clear(list[len(kept):])
+	return kept
 }
 
 // loopFor returns the eventLoop for gl, creating it on first sight.

@@ -251,18 +251,8 @@ func (cc *clientConn) answerLocally(page string) {
 	cc.el.bout = out[:0]
 	p.slot.Sent(len(out))
 	p.end(true)
-	switch {
-	case !p.bodySent:
-		cc.state = stateDiscard
-		cc.slot = p.slot
-		cc.closeAfter = !keep
-		cc.bodyChunked = p.chunked
-		cc.bodyLeft = p.bodyLeft
-	case keep:
-		cc.state = stateHead
-	default:
-		cc.state = stateClosing
-	}
+	// Nothing of the body was read yet (no backend was ever attached).
+	cc.afterLocalAnswer(p.slot, keep, p.chunked, p.bodyLeft)
 	_, _ = cc.c.Write(out)
 	cc.resume()
 }

@@ -95,7 +95,7 @@ func (cc *clientConn) spinTimeout() {
 	slot := cc.sp.slot
 	slot.Sent(len(out))
 	slot.End(true)
-	cc.afterLocalAnswer(slot, keep)
+	cc.afterLocalAnswer(slot, keep, cc.req.Chunked, cc.req.ContentLength)
 	_, _ = cc.c.Write(out)
 	cc.resume()
 }
@@ -114,13 +114,22 @@ func (el *eventLoop) wake(key string) {
 	if i := strings.Index(key, "://"); i >= 0 {
 		bare = key[i+3:]
 	}
-	held := append(el.wakeBuf[:0], el.parked...)
-	for _, cc := range held {
+	el.eachHeld(func(cc *clientConn) {
 		h := string(cc.sp.host)
 		if key == "" || h == bare || strings.HasSuffix(h, bare) && len(h) > len(bare) && h[len(h)-len(bare)-1] == '.' {
-			if !cc.closed && cc.state == stateSpin {
-				cc.release()
-			}
+			cc.release()
+		}
+	})
+}
+
+// eachHeld calls fn for every held request, on a snapshot of the list (fn
+// may release requests, which changes it), skipping those that a previous
+// call has already moved on or closed.
+func (el *eventLoop) eachHeld(fn func(cc *clientConn)) {
+	held := append(el.wakeBuf[:0], el.parked...)
+	for _, cc := range held {
+		if !cc.closed && cc.state == stateSpin {
+			fn(cc)
 		}
 	}
 	clear(held)
@@ -130,30 +139,19 @@ func (el *eventLoop) wake(key string) {
 // timeoutParked answers every held request with the timeout page (at
 // shutdown).
 func (el *eventLoop) timeoutParked() {
-	held := append(el.wakeBuf[:0], el.parked...)
-	for _, cc := range held {
-		if !cc.closed && cc.state == stateSpin {
-			cc.spinTimeout()
-		}
-	}
-	clear(held)
-	el.wakeBuf = held[:0]
+	el.eachHeld((*clientConn).spinTimeout)
 }
 
 // checkParked is the check_interval fallback: a held request whose host now
 // matches another rule than when it was parked is released.
 func (el *eventLoop) checkParked(now int64) {
-	held := append(el.wakeBuf[:0], el.parked...)
-	for _, cc := range held {
-		if cc.closed || cc.state != stateSpin || cc.sp.checkAt > now {
-			continue
+	el.eachHeld(func(cc *clientConn) {
+		if cc.sp.checkAt > now {
+			return
 		}
 		cc.sp.checkAt = now + cc.sp.interval
-		h, _, _ := el.e.rules.Hosts.Match(cc.sp.host, cc.sp.https)
-		if h != cc.sp.seen {
+		if h, _, _ := el.e.rules.Hosts.Match(cc.sp.host, cc.sp.https); h != cc.sp.seen {
 			cc.release()
 		}
-	}
-	clear(held)
-	el.wakeBuf = held[:0]
+	})
 }
