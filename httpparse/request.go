@@ -129,20 +129,7 @@ func (p *Parser) method(b []byte) error {
 	if i == len(b) {
 		return ErrNeedMore
 	}
-	switch b[i] {
-	case ' ':
-		if i == p.m.method.start {
-			return ErrBadRequestLine
-		}
-		p.m.method.end = i
-		p.m.target.start = i + 1
-		p.pos = i + 1
-		p.state = stTarget
-		return nil
-	case '\r', '\n':
-		return lineEndsEarly(b, i, ErrBadRequestLine)
-	}
-	return ErrBadMethod
+	return p.endElement(b, i, &p.m.method, &p.m.target, stTarget, ErrBadMethod)
 }
 
 // target scans the request-target and its SP (RFC 9112 §3.2): visible
@@ -156,20 +143,28 @@ func (p *Parser) target(b []byte) error {
 	if i == len(b) {
 		return ErrNeedMore
 	}
+	return p.endElement(b, i, &p.m.target, &p.m.version, stVersion, ErrBadTarget)
+}
+
+// endElement finishes a request-line element (cur) whose scan stopped at
+// b[i]: exactly one SP ends a non-empty element and starts next in state
+// st (RFC 9112 §3); a line end there is a short request line; any other
+// byte is bad, reported as bad.
+func (p *Parser) endElement(b []byte, i int, cur, next *span, st state, bad error) error {
 	switch b[i] {
 	case ' ':
-		if i == p.m.target.start {
+		if i == cur.start {
 			return ErrBadRequestLine
 		}
-		p.m.target.end = i
-		p.m.version.start = i + 1
+		cur.end = i
+		next.start = i + 1
 		p.pos = i + 1
-		p.state = stVersion
+		p.state = st
 		return nil
 	case '\r', '\n':
 		return lineEndsEarly(b, i, ErrBadRequestLine)
 	}
-	return ErrBadTarget
+	return bad
 }
 
 // requestVersion scans the HTTP-version and the CRLF ending the request
