@@ -23,13 +23,8 @@ var overloaded = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r
 // stops the engine. It returns when ln is closed.
 func (e *Engine) acceptLoop(ln Listener) {
 	defer e.accepts.Done()
-	results := make(chan (<-chan gnet.RegisteredResult), 1024)
-	reaped := make(chan struct{})
-	go e.reap(results, reaped)
-	defer func() {
-		close(results)
-		<-reaped
-	}()
+	var reg registrations
+	defer reg.wait(e)
 	ctx := gnet.NewContext(context.Background(), listenerInfo{internal: ln.Internal})
 	var backoff time.Duration
 	for {
@@ -46,6 +41,7 @@ func (e *Engine) acceptLoop(ln Listener) {
 			continue
 		}
 		backoff = 0
+		reg.collect(e)
 		if e.conns.Add(1) > int64(e.cfg.MaxConnections) {
 			e.refuse(c)
 			continue
@@ -56,26 +52,56 @@ func (e *Engine) acceptLoop(ln Listener) {
 			c.Close()
 			continue
 		}
-		results <- ch
+		reg.pending = append(reg.pending, ch)
 	}
 }
 
-// reap waits for each registration in turn and undoes the count of those
-// that failed (gnet dups the fd, which fails under fd exhaustion; it closes
-// our copy itself).
-func (e *Engine) reap(results <-chan (<-chan gnet.RegisteredResult), done chan<- struct{}) {
-	defer close(done)
-	var lastLog time.Time
-	for ch := range results {
-		r, ok := <-ch
-		if ok && r.Err == nil {
+// registrations are the answers of gnet's Register not yet looked at. gnet
+// dups each fd in a worker goroutine, which fails under fd exhaustion (it
+// closes our copy itself): such a connection never opens and its count
+// must be undone. The accept loop collects the answers that are in without
+// blocking before each count check, instead of a goroutine waiting on each
+// one: that goroutine cost a wake-up per connection.
+type registrations struct {
+	pending []<-chan gnet.RegisteredResult
+	lastLog time.Time
+}
+
+// collect takes the answers that are in from the front of the queue.
+func (r *registrations) collect(e *Engine) {
+	n := 0
+	for _, ch := range r.pending {
+		select {
+		case res, ok := <-ch:
+			r.settle(e, res, ok)
+			n++
 			continue
+		default:
 		}
-		e.conns.Add(-1)
-		if ok && time.Since(lastLog) > 10*time.Second {
-			lastLog = time.Now()
-			e.log.Warn("dropped a connection that could not be registered (repeats are not logged for 10s)", "err", r.Err)
-		}
+		break
+	}
+	if n > 0 {
+		r.pending = append(r.pending[:0], r.pending[n:]...)
+	}
+}
+
+// wait takes every answer still due; the accept loop is ending.
+func (r *registrations) wait(e *Engine) {
+	for _, ch := range r.pending {
+		res, ok := <-ch
+		r.settle(e, res, ok)
+	}
+	r.pending = nil
+}
+
+func (r *registrations) settle(e *Engine, res gnet.RegisteredResult, ok bool) {
+	if ok && res.Err == nil {
+		return
+	}
+	e.conns.Add(-1)
+	if ok && time.Since(r.lastLog) > 10*time.Second {
+		r.lastLog = time.Now()
+		e.log.Warn("dropped a connection that could not be registered (repeats are not logged for 10s)", "err", res.Err)
 	}
 }
 

@@ -286,6 +286,8 @@ func (t *transfer) write(cl net.Conn, p []byte) error {
 // ended, passing each half-close on (CloseWrite), so that either side can
 // finish sending after the other stopped.
 func (t *transfer) pumpTunnel(cl, be net.Conn) error {
+	keepAlive(cl)
+	keepAlive(be)
 	var wg sync.WaitGroup
 	var up int64
 	wg.Go(func() {
@@ -302,6 +304,17 @@ func (t *transfer) pumpTunnel(cl, be net.Conn) error {
 	t.received += up
 	t.carry = nil
 	return nil
+}
+
+// tunnelKeepAlive finds a vanished peer of an idle tunnel: after 60 s of
+// silence, 4 probes 15 s apart. Tunnels have no timeout of their own and
+// accepted connections start without keep-alive (cmd/mantrid listen).
+var tunnelKeepAlive = net.KeepAliveConfig{Enable: true, Idle: time.Minute, Interval: 15 * time.Second, Count: 4}
+
+func keepAlive(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetKeepAliveConfig(tunnelKeepAlive)
+	}
 }
 
 func closeWrite(c net.Conn) {

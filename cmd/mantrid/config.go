@@ -60,7 +60,7 @@ type Config struct {
 	BackendTimeout time.Duration
 	// BackendIdleTimeout closes idle pooled backend connections (default 30s).
 	BackendIdleTimeout time.Duration
-	// MaxIdlePerBackend caps idle pooled connections per backend per loop (default 64).
+	// MaxIdlePerBackend caps idle pooled connections per backend per loop (default 1024).
 	MaxIdlePerBackend int
 	// MaxSpin caps requests held by spin rules (default 10000; 503 beyond).
 	MaxSpin int
@@ -93,7 +93,7 @@ func DefaultConfig() Config {
 		ConnectTimeout:     5 * time.Second,
 		BackendTimeout:     60 * time.Second,
 		BackendIdleTimeout: 30 * time.Second,
-		MaxIdlePerBackend:  64,
+		MaxIdlePerBackend:  1024,
 		MaxSpin:            10000,
 		MaxPipelined:       1 << 20,
 		bindDefaulted:      true,

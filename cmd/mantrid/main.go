@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -166,7 +167,12 @@ func listen(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen(network, a)
+	// No TCP keep-alive on accepted connections: Mantrid's own timeouts
+	// (head, idle, backend) end every connection state except tunnels,
+	// which turn it on themselves; setting it cost four setsockopt calls
+	// per connection.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), network, a)
 	switch {
 	case err == nil:
 		return ln, nil
