@@ -134,7 +134,8 @@ func (be *backendConn) onTraffic() gnet.Action {
 		if done {
 			return be.finish(cc)
 		}
-		if be.state == beBody && cc.px.bodySent && cc.c.OutboundBuffered() > highWater {
+		if be.state == beBody && cc.px.bodySent && (cc.c.OutboundBuffered() > highWater ||
+			be.framing == frameLength && be.bodyLeft > bigBody) {
 			return be.detach(cc, false)
 		}
 	}
