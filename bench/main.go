@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -30,6 +32,16 @@ type options struct {
 	million  bool
 	download bool
 	loops2   bool
+	spin     int
+	only     string
+}
+
+// wants says whether scenario name runs (flag -only).
+func (o options) wants(name string) bool {
+	if o.only == "" {
+		return true
+	}
+	return slices.Contains(strings.Split(o.only, ","), name)
 }
 
 func main() {
@@ -41,6 +53,8 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "one round of 2 s per target (overrides -rounds and -d)")
 	flag.BoolVar(&o.million, "million", true, "run the 1,000,000-rules scenario")
 	flag.BoolVar(&o.download, "download", true, "run the 200 MB download scenario")
+	flag.IntVar(&o.spin, "spin", 1000, "requests held in the spin release scenario (0: skip it)")
+	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run (ka64,ka256,close,1M,200MB,spin); default all")
 	flag.BoolVar(&o.loops2, "loops2", true, "also run Mantrid with event_loops = 2")
 	flag.Parse()
 	if o.quick {
@@ -76,6 +90,9 @@ func run(ctx context.Context, o options) error {
 	}
 	var results []scenarioResult
 	for _, sc := range env.scenarios() {
+		if !o.wants(sc.name) {
+			continue
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -86,5 +103,14 @@ func run(ctx context.Context, o options) error {
 		fmt.Print(r.markdown())
 		results = append(results, r)
 	}
-	return writeReport(o, env, results, time.Since(start))
+	var spin *spinResult
+	if o.spin > 0 && o.wants("spin") {
+		s, err := env.runSpin(ctx, env.mantrid[0], o.spin, o.rounds)
+		if err != nil {
+			return fmt.Errorf("scenario spin: %w", err)
+		}
+		fmt.Print(s.markdown())
+		spin = &s
+	}
+	return writeReport(o, env, results, spin, time.Since(start))
 }

@@ -180,7 +180,7 @@ func machine() string {
 
 // writeReport writes bench/results/<UTC date>.md (…-quick.md for -quick)
 // and the SVG chart beside it.
-func writeReport(o options, e *env, results []scenarioResult, took time.Duration) error {
+func writeReport(o options, e *env, results []scenarioResult, spin *spinResult, took time.Duration) error {
 	now := time.Now().UTC()
 	base := now.Format("2006-01-02")
 	if o.quick {
@@ -201,6 +201,9 @@ func writeReport(o options, e *env, results []scenarioResult, took time.Duration
 	fmt.Fprintf(&b, "- chart: [%s.svg](%s.svg)\n", base, base)
 	for _, r := range results {
 		b.WriteString(r.markdown())
+	}
+	if spin != nil {
+		b.WriteString(spin.markdown())
 	}
 	b.WriteString("\n## Commands run\n\n```sh\n")
 	for _, c := range e.cmds {

@@ -25,6 +25,7 @@ const benchHost = "bench.test"
 type target struct {
 	name string
 	url  string // base URL, no trailing slash
+	api  string // Mantrid's REST API base URL ("" for others)
 	proc *process
 }
 
@@ -123,7 +124,7 @@ func (e *env) startAll(ctx context.Context) error {
 		t.name = fmt.Sprintf("Mantrid event_loops=%d", n)
 		e.mantrid = append(e.mantrid, t)
 	}
-	if e.o.million {
+	if e.o.million && e.o.wants("1M") {
 		t, err := e.startMantrid(ctx, "mantrid-1m", 1, 1_000_000)
 		if err != nil {
 			return err
@@ -168,7 +169,7 @@ func (e *env) startBackend(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if e.o.download {
+	if e.o.download && e.o.wants("200MB") {
 		if err := os.WriteFile(filepath.Join(e.dir, "big.bin"), nil, 0o644); err != nil {
 			return err
 		}
@@ -196,7 +197,7 @@ func (e *env) startNginxProxy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := e.startNginx("nginx-proxy", fmt.Sprintf(`    upstream backend { server 127.0.0.1:%d; keepalive 128; keepalive_requests 1000000; }
+	p, err := e.startNginx("nginx-proxy", fmt.Sprintf(`    upstream backend { server 127.0.0.1:%d; keepalive 1024; keepalive_requests 1000000; }
     server {
         listen 127.0.0.1:%d reuseport;
         location / {
@@ -279,7 +280,7 @@ func (e *env) startMantrid(ctx context.Context, name string, loops, rules int) (
 	if err != nil {
 		return nil, err
 	}
-	t := &target{name: name, url: "http://" + pub, proc: p}
+	t := &target{name: name, url: "http://" + pub, api: "http://" + mgmt, proc: p}
 	if err := putRules(ctx, "http://"+mgmt, e.bport, rules); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

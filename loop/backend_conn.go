@@ -58,6 +58,9 @@ func (be *backendConn) startResponse(clientMinor int, headReq bool) {
 func (be *backendConn) opened(c gnet.Conn) {
 	be.c = c
 	be.closed = false
+	if be.state == beConnecting {
+		defer be.el.dialEnded(be.addr)
+	}
 	cc := be.client
 	if be.reattach {
 		be.reattach = false
@@ -73,7 +76,7 @@ func (be *backendConn) opened(c gnet.Conn) {
 	case cc == nil || cc.closed || cc.px.be != be:
 		// The client left or gave up while we dialed: keep the connection.
 		be.client = nil
-		if !be.el.pool.put(be, be.el.e.now()) {
+		if !be.el.release(be) {
 			be.closeNow()
 		}
 	default:
@@ -83,6 +86,7 @@ func (be *backendConn) opened(c gnet.Conn) {
 
 // dialFailed runs (through Execute) when the connection could not be made.
 func (be *backendConn) dialFailed() {
+	defer be.el.dialEnded(be.addr)
 	cc := be.client
 	be.client = nil
 	if cc == nil || cc.closed || cc.px.be != be {
@@ -270,7 +274,7 @@ func (be *backendConn) finish(cc *clientConn) gnet.Action {
 	reusable := be.resp.KeepAlive && cc.px.bodySent && be.c.InboundBuffered() == 0 && be.framing != frameClose
 	be.state = beIdle
 	action := gnet.None
-	if !reusable || !be.el.pool.put(be, be.el.e.now()) {
+	if !reusable || !be.el.release(be) {
 		action = gnet.Close
 	}
 	cc.proxyDone(true)

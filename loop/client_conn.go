@@ -174,6 +174,7 @@ func (e *Engine) recoverCallback(c gnet.Conn, action *gnet.Action) {
 func (cc *clientConn) onTraffic() gnet.Action {
 	el := cc.el
 	el.out = el.out[:0]
+	piledUp := false
 	for cc.state != stateClosing && !cc.closed {
 		buf := cc.input()
 		if len(buf) == 0 {
@@ -184,7 +185,9 @@ func (cc *clientConn) onTraffic() gnet.Action {
 		case stateDiscard:
 			n = cc.discard(buf)
 		case stateHead:
-			n = cc.serveHead(buf)
+			if piledUp = cc.answersPiledUp(); !piledUp {
+				n = cc.serveHead(buf)
+			}
 		case stateProxy:
 			if !cc.px.bodySent {
 				n = cc.sendBody(buf)
@@ -204,7 +207,32 @@ func (cc *clientConn) onTraffic() gnet.Action {
 		}
 		cc.consume(n)
 	}
+	if piledUp {
+		// Serve nothing more: the answers given so far go out, then the
+		// connection closes (at once if the client sends more meanwhile,
+		// see flush; at idle_timeout if it never reads). A client that
+		// pipelines may find its later requests unanswered at a close
+		// (RFC 9112 §9.3.2).
+		if !cc.closed {
+			cc.flushOut()
+			cc.closeWhenFlushed()
+		}
+		return gnet.None
+	}
 	return cc.flush()
+}
+
+// answersPiledUp reports a client that sends requests without reading the
+// answers: once more than max_pipelined bytes of them wait to be written,
+// nothing more is served on its connection (SPEC §9.9; gnet's output
+// buffer has no cap, DESIGN.md fact 4, and a 40-byte request can fetch a
+// page of up to 1 MiB). Answers gathered in one callback are handed to gnet
+// every highWater bytes, so that the kernel takes what it can first.
+func (cc *clientConn) answersPiledUp() bool {
+	if len(cc.el.out) > highWater {
+		cc.flushOut()
+	}
+	return cc.closed || len(cc.el.out)+cc.c.OutboundBuffered() > cc.el.e.cfg.MaxPipelined
 }
 
 // flush writes the gathered answers and sets the timers for what comes next.

@@ -50,6 +50,13 @@ type transfer struct {
 	keep     bool   // the client connection goes on after the body
 	carry    []byte // client bytes read by gnet ahead of the hand-off
 
+	// waitOut and waitSince watch, on the loop, the side whose gnet output
+	// must be written before the hand-off (the client of a response, the
+	// backend of an upload): its bytes at the last look, and when they
+	// last went down (engine ns). See stalled.
+	waitOut   int
+	waitSince int64
+
 	mu     sync.Mutex // guards beConn and clConn against Engine.Stop
 	beConn net.Conn
 	clConn net.Conn
@@ -69,7 +76,8 @@ func (be *backendConn) detach(cc *clientConn, tunnel bool) gnet.Action {
 		return gnet.None // stay on gnet: unbounded, but correct
 	}
 	t := &transfer{el: be.el, cc: cc, be: be, beFD: fd, clFD: -1, tunnel: tunnel,
-		framing: be.framing, bodyLeft: be.bodyLeft, dechunk: be.dechunk, chunked: be.chunked, keep: cc.px.keep}
+		framing: be.framing, bodyLeft: be.bodyLeft, dechunk: be.dechunk, chunked: be.chunked, keep: cc.px.keep,
+		waitOut: cc.c.OutboundBuffered(), waitSince: be.el.e.now()}
 	be.state = beDetached
 	cc.xfer = t
 	cc.state = stateDetaching
@@ -79,6 +87,19 @@ func (be *backendConn) detach(cc *clientConn, tunnel bool) gnet.Action {
 	el.detachWait = append(el.detachWait, cc)
 	el.armFlushPoll()
 	return gnet.Close
+}
+
+// stalled reports whether the side being waited for, with out bytes of
+// gnet output still unwritten, has taken none of them for d: a peer that
+// reads nothing must not hold the hand-off, its connections and its 1 ms
+// poll forever (SPEC §9.3: every wait has a timer). It runs on the loop,
+// from checkFlushed.
+func (t *transfer) stalled(out int, now int64, d time.Duration) bool {
+	if out < t.waitOut {
+		t.waitSince = now
+	}
+	t.waitOut = out
+	return now-t.waitSince > int64(d)
 }
 
 // handOff takes the client off gnet once its output is written: bytes it

@@ -42,6 +42,9 @@ type Config struct {
 	BackendIdleTimeout time.Duration
 	// MaxIdlePerBackend caps idle pooled connections per backend per loop.
 	MaxIdlePerBackend int
+	// MaxDialsPerBackend caps connection attempts under way per backend per
+	// loop; further requests wait for one to end (0 means 1).
+	MaxDialsPerBackend int
 	// MaxParked caps requests held by spin (in all); 503 beyond.
 	MaxParked int
 	// MaxPipelined caps the bytes a client may send ahead while a request

@@ -37,7 +37,7 @@ type eventLoop struct {
 
 func newEventLoop(e *Engine, idx int, gl gnet.EventLoop) *eventLoop {
 	el := &eventLoop{e: e, idx: idx, gl: gl, out: make([]byte, 0, 16<<10), bout: make([]byte, 0, 16<<10),
-		host: make([]byte, 0, 256), pool: newPool(e.cfg.MaxIdlePerBackend),
+		host: make([]byte, 0, 256), pool: newPool(e.cfg.MaxIdlePerBackend, e.cfg.MaxDialsPerBackend),
 		maxParked: max(e.cfg.MaxParked/max(e.cfg.Loops, 1), 1)}
 	el.flushFn = func(context.Context) error {
 		el.flushPoll = false
@@ -100,6 +100,11 @@ func (el *eventLoop) checkFlushed() {
 			return false
 		case cc.c.OutboundBuffered() == 0:
 			cc.handOff()
+			return false
+		case cc.xfer.stalled(cc.c.OutboundBuffered(), el.e.now(), el.e.cfg.IdleTimeout):
+			// The client took nothing for idle_timeout. Its OnClose
+			// (stateDetaching) releases the backend and ends the request.
+			_ = cc.c.Close()
 			return false
 		}
 		return true

@@ -7,10 +7,54 @@ type pool struct {
 	idle    map[string][]*backendConn
 	n       int
 	maxIdle int // per address
+
+	// Connection attempts under way per address, capped at maxDials; the
+	// requests beyond the cap wait, oldest first, for an attempt to end or
+	// a connection to come free. Without the cap, releasing a thousand
+	// held requests (spin) opens a thousand connections at once, and a
+	// backend with a short accept backlog drops the SYNs: those requests
+	// wait for TCP's 1 s retransmission.
+	dialing  map[string]int
+	waiting  map[string][]waiter
+	maxDials int
 }
 
-func newPool(maxIdle int) pool {
-	return pool{idle: map[string][]*backendConn{}, maxIdle: maxIdle}
+// waiter is a request waiting for a connection to its backend; gen tells
+// it from a later request on the same client connection.
+type waiter struct {
+	cc  *clientConn
+	gen uint64
+}
+
+func newPool(maxIdle, maxDials int) pool {
+	return pool{idle: map[string][]*backendConn{}, maxIdle: maxIdle,
+		dialing: map[string]int{}, waiting: map[string][]waiter{}, maxDials: max(maxDials, 1)}
+}
+
+// nextWaiter takes the oldest request still waiting for addr, or nil.
+func (p *pool) nextWaiter(addr string) *clientConn {
+	q := p.waiting[addr]
+	for len(q) > 0 {
+		w := q[0]
+		q[0] = waiter{}
+		q = q[1:]
+		cc := w.cc
+		if !cc.closed && cc.state == stateProxy && cc.px.gen == w.gen && cc.px.queued {
+			cc.px.queued = false
+			p.setWaiting(addr, q)
+			return cc
+		}
+	}
+	p.setWaiting(addr, q)
+	return nil
+}
+
+func (p *pool) setWaiting(addr string, q []waiter) {
+	if len(q) == 0 {
+		delete(p.waiting, addr)
+		return
+	}
+	p.waiting[addr] = q
 }
 
 // get takes the newest idle connection to addr, or nil.

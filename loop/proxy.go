@@ -32,6 +32,7 @@ type proxyState struct {
 	isHead   bool
 	upgrade  bool
 	ended    bool // the request's counters are closed (end ran)
+	queued   bool // waiting for a connection attempt to end (pool.waiting)
 }
 
 // end closes the request's counters once: open_requests − 1, and
@@ -49,7 +50,7 @@ func (p *proxyState) end(completed bool) {
 func (cc *clientConn) prepareProxy(slot *actions.Slot, rule *actions.Rule, keepAlive bool) {
 	req := &cc.req
 	p := &cc.px
-	p.rule, p.slot, p.be, p.attempt, p.ended, p.tried = rule, slot, nil, 0, false, 0
+	p.rule, p.slot, p.be, p.attempt, p.ended, p.tried, p.queued = rule, slot, nil, 0, false, 0, false
 	cc.badBody = false
 	p.gen++
 	p.head = appendRequestHead(p.head[:0], req, cc.internal, cc.remoteIP)
@@ -74,11 +75,44 @@ func (cc *clientConn) connect() {
 	p.attempt++
 	p.choice = pickBackend(len(p.rule.Backends), p.tried)
 	addr := p.rule.BackendAddr(p.choice)
-	if be := cc.el.pool.get(addr); be != nil {
+	el := cc.el
+	if be := el.pool.get(addr); be != nil {
 		cc.attach(be)
 		return
 	}
+	if el.pool.dialing[addr] >= el.pool.maxDials {
+		p.queued = true
+		el.pool.waiting[addr] = append(el.pool.waiting[addr], waiter{cc, p.gen})
+		el.proxyWait.push(cc, el.e.now()+int64(el.e.cfg.BackendTimeout))
+		return
+	}
 	cc.dial(addr)
+}
+
+// dialEnded books the end of a connection attempt to addr and lets the
+// oldest waiting requests start theirs, unless Mantrid is shutting down:
+// then the waiting requests end with the rest (grace_period).
+func (el *eventLoop) dialEnded(addr string) {
+	if el.pool.dialing[addr]--; el.pool.dialing[addr] <= 0 {
+		delete(el.pool.dialing, addr)
+	}
+	for el.pool.dialing[addr] < el.pool.maxDials && !el.e.draining.Load() && !el.e.stopping.Load() {
+		cc := el.pool.nextWaiter(addr)
+		if cc == nil {
+			return
+		}
+		cc.dial(addr)
+	}
+}
+
+// release gives an idle backend connection to the oldest request waiting
+// for its address, or to the pool; false: neither wanted it.
+func (el *eventLoop) release(be *backendConn) bool {
+	if cc := el.pool.nextWaiter(be.addr); cc != nil {
+		cc.attach(be)
+		return true
+	}
+	return el.pool.put(be, el.e.now())
 }
 
 // dial connects to addr off the loop (with the connect timeout) and enrolls
@@ -89,6 +123,7 @@ func (cc *clientConn) dial(addr string) {
 	e := el.e
 	be := &backendConn{el: el, addr: addr, client: cc, state: beConnecting}
 	cc.px.be = be
+	el.pool.dialing[addr]++
 	e.dials.Add(1)
 	go func() {
 		defer e.dials.Done()
@@ -208,6 +243,12 @@ func (cc *clientConn) sendBody(buf []byte) int {
 		cc.consume(n)
 		cc.detachUpload()
 		return 0
+	case n > 0 && cc.state == stateProxy && cc.px.be == be:
+		// The backend's silence counts from the last request byte it got
+		// (README, backend_timeout): a body that keeps coming, however
+		// slowly, is not cut off with a 504; one that stops is, once
+		// backend_timeout has passed.
+		cc.el.proxyWait.push(cc, cc.el.e.now()+int64(cc.el.e.cfg.BackendTimeout))
 	}
 	return n
 }

@@ -62,6 +62,8 @@ type Config struct {
 	BackendIdleTimeout time.Duration
 	// MaxIdlePerBackend caps idle pooled connections per backend per loop (default 1024).
 	MaxIdlePerBackend int
+	// MaxDialsPerBackend caps connection attempts under way per backend per loop (default 128).
+	MaxDialsPerBackend int
 	// MaxSpin caps requests held by spin rules (default 10000; 503 beyond).
 	MaxSpin int
 	// MaxPipelined caps bytes a client may send ahead of a proxied request (default 1 MiB).
@@ -94,6 +96,7 @@ func DefaultConfig() Config {
 		BackendTimeout:     60 * time.Second,
 		BackendIdleTimeout: 30 * time.Second,
 		MaxIdlePerBackend:  1024,
+		MaxDialsPerBackend: 128,
 		MaxSpin:            10000,
 		MaxPipelined:       1 << 20,
 		bindDefaulted:      true,
@@ -144,9 +147,10 @@ func configNames() map[string]setter {
 		"backend_idle_timeout": {false, func(c *Config, v string) error {
 			return setSeconds(&c.BackendIdleTimeout, v)
 		}},
-		"max_idle_per_backend": {false, func(c *Config, v string) error { return setInt(&c.MaxIdlePerBackend, v, 0, 100_000) }},
-		"max_spin":             {false, func(c *Config, v string) error { return setInt(&c.MaxSpin, v, 1, 10_000_000) }},
-		"max_pipelined":        {false, func(c *Config, v string) error { return setInt(&c.MaxPipelined, v, 1024, 1<<30) }},
+		"max_idle_per_backend":  {false, func(c *Config, v string) error { return setInt(&c.MaxIdlePerBackend, v, 0, 100_000) }},
+		"max_dials_per_backend": {false, func(c *Config, v string) error { return setInt(&c.MaxDialsPerBackend, v, 1, 100_000) }},
+		"max_spin":              {false, func(c *Config, v string) error { return setInt(&c.MaxSpin, v, 1, 10_000_000) }},
+		"max_pipelined":         {false, func(c *Config, v string) error { return setInt(&c.MaxPipelined, v, 1024, 1<<30) }},
 	}
 }
 

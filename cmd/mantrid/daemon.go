@@ -43,6 +43,7 @@ func newDaemon(cfg Config, log *slog.Logger, snap *state.Snapshot, pages *static
 		BackendTimeout:     cfg.BackendTimeout,
 		BackendIdleTimeout: cfg.BackendIdleTimeout,
 		MaxIdlePerBackend:  cfg.MaxIdlePerBackend,
+		MaxDialsPerBackend: cfg.MaxDialsPerBackend,
 		MaxParked:          cfg.MaxSpin,
 		MaxPipelined:       cfg.MaxPipelined,
 		Logger:             log,
