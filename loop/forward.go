@@ -59,6 +59,42 @@ func protectedFromConnection(name []byte) bool {
 	return framing(name) || bytes.EqualFold(name, hHost) || forwardedField(name)
 }
 
+// controlled are the fields whose meaning Mantrid decides for the backend.
+var controlled = [][]byte{hContentLength, hTransferEnc, hHost, hConnection, hKeepAlive,
+	hProxyConnection, hTE, hUpgrade, hXFF, hXFProto, hXFProtocol}
+
+// lookalike reports a field name that spells one of the controlled fields
+// with '_' for '-' (Transfer_Encoding, X_Forwarded_For). Such a name is
+// legal and means nothing to HTTP, but CGI-style backends (WSGI, Rack,
+// PHP) turn '-' and '_' alike into '_': they would read it as the real
+// field, behind Mantrid's back (a body framing it never checked, a client
+// address it never set). Dropped, as nginx drops every underscore name.
+func lookalike(name []byte) bool {
+	if bytes.IndexByte(name, '_') < 0 {
+		return false
+	}
+	for _, c := range controlled {
+		if len(c) == len(name) && equalFoldDash(name, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalFoldDash compares ASCII case-insensitively, '_' in a matching '-'.
+func equalFoldDash(a, b []byte) bool {
+	for i := range a {
+		x, y := a[i]|0x20, b[i]|0x20
+		if a[i] == '_' {
+			x = '-'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
 // appendRequestHead appends the head Mantrid sends to a backend for req:
 // origin-form request line, HTTP/1.1, the client's fields less hop-by-hop
 // ones and those listed in Connection, canonical framing, and on a public
@@ -74,7 +110,7 @@ func appendRequestHead(dst []byte, req *httpparse.Request, internal bool, client
 	for i := range req.Headers {
 		h := &req.Headers[i]
 		switch {
-		case hopByHop(h.Name, h.Value, req.Upgrade), framing(h.Name):
+		case hopByHop(h.Name, h.Value, req.Upgrade), framing(h.Name), lookalike(h.Name):
 			continue
 		case forwardedField(h.Name) && !internal:
 			continue

@@ -237,3 +237,25 @@ func TestForwardRequestLineIsOriginForm(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardDropsUnderscoreLookalikes: a field that spells a field Mantrid
+// controls with '_' for '-' never reaches the backend (a CGI-style backend
+// would read X_Forwarded_For as X-Forwarded-For); other underscore names do.
+func TestForwardDropsUnderscoreLookalikes(t *testing.T) {
+	t.Parallel()
+	p, rb := startForwarding(t)
+	dropped := []string{"X_Forwarded_For", "x_forwarded_proto", "Transfer_Encoding", "Content_Length",
+		"X-Forwarded_For", "Proxy_Connection", "Keep_Alive"}
+	sent := ""
+	for _, name := range dropped {
+		sent += name + ": 6.6.6.6\r\n"
+	}
+	sent += "X_Custom_Field: kept\r\nHost_: kept-too\r\n"
+	r := forward(t, newClient(t, p.addr()), rb, reqGET("fwd.test", "/us", "us-1", sent), "us-1")
+	for _, name := range dropped {
+		assert.Empty(t, r.values(name), "%s reached the backend:\n%s", name, r.Head)
+	}
+	assert.Equal(t, []string{"127.0.0.1"}, r.values("X-Forwarded-For"))
+	assert.Equal(t, []string{"kept"}, r.values("X_Custom_Field"))
+	assert.Equal(t, []string{"kept-too"}, r.values("Host_"))
+}
