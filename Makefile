@@ -5,7 +5,7 @@ FUZZTIME  ?= 1m
 TESTFLAGS ?=
 BENCHFLAGS ?=
 
-.PHONY: all build run test fuzz lint clean bench-deps bench
+.PHONY: all build run test fuzz lint clean bench-deps bench soak
 
 all: build
 
@@ -47,6 +47,13 @@ bench-deps:
 bench: build
 	@for t in wrk nginx; do command -v $$t >/dev/null 2>&1 || { echo "make bench: $$t not found; install it with 'make bench-deps' (apt-get install wrk nginx-light haproxy)"; exit 1; }; done
 	$(GO) run ./bench $(BENCHFLAGS)
+
+## soak: build, then run Mantrid for SOAKTIME (default 10m) under Go clients and wrk while a host flips spin → backend restart → proxy; fails on any lost, duplicated or unexpected answer or growing resources. RACE=1: a -race build (bin/mantrid-race). SOAKFLAGS: more flags of bench/soak
+SOAKTIME  ?= 10m
+SOAKFLAGS ?=
+soak: build
+	$(if $(filter 1,$(RACE)),$(GO) build -race -o $(BIN)/mantrid-race ./cmd/mantrid)
+	$(GO) run ./bench/soak -mantrid $(if $(filter 1,$(RACE)),$(BIN)/mantrid-race,$(BIN)/mantrid) -d $(SOAKTIME) $(SOAKFLAGS)
 
 clean:
 	rm -rf $(BIN)

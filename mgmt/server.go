@@ -201,6 +201,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // dispatch answers r and returns the status it sent.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) int {
+	if isProcessPath(r.URL.EscapedPath()) {
+		return s.process(w, r)
+	}
 	rt := parseRoute(r.URL.EscapedPath())
 	if rt.res == resNone {
 		return writeError(w, &api.Error{Code: api.CodeNotFound})

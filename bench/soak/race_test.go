@@ -1,0 +1,6 @@
+//go:build race
+
+package main
+
+// raceEnabled makes TestSoakShort build mantrid with -race too.
+const raceEnabled = true
