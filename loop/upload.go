@@ -27,7 +27,8 @@ func (cc *clientConn) detachUpload() {
 	if cc.c.OutboundBuffered() > 0 {
 		return // rare (an interim answer on its way): try at the next read
 	}
-	t := &transfer{el: cc.el, cc: cc, be: cc.px.be, beFD: -1, clFD: -1, upload: true, keep: true}
+	t := &transfer{el: cc.el, cc: cc, be: cc.px.be, beFD: -1, clFD: -1, upload: true, keep: true,
+		waitOut: cc.px.be.c.OutboundBuffered(), waitSince: cc.el.e.now()}
 	buf := cc.input()
 	t.carry = append([]byte(nil), buf...)
 	cc.consume(len(buf))
@@ -50,11 +51,21 @@ func (cc *clientConn) detachUpload() {
 // handOffUpload takes the backend off gnet once gnet has written what it
 // holds for it, then starts the copy. It reports false while it must wait.
 // A backend that closes or answers before that loses the request: the
-// client's connection is closed (its body is only half sent).
+// client's connection is closed (its body is only half sent). So does one
+// that takes none of what gnet holds for it for backend_timeout: nothing
+// else would end the wait (SPEC §9.3).
 func (cc *clientConn) handOffUpload() bool {
 	t := cc.xfer
 	be := t.be
-	if be.closed || be.state != beHead || be.c.InboundBuffered() > 0 || be.client != cc {
+	gone := be.closed || be.state != beHead || be.c.InboundBuffered() > 0 || be.client != cc
+	if !gone {
+		n := be.c.OutboundBuffered()
+		if n > 0 && !t.stalled(n, cc.el.e.now(), cc.el.e.cfg.BackendTimeout) {
+			return false
+		}
+		gone = n > 0 // stalled: given up
+	}
+	if gone {
 		syscall.Close(t.clFD)
 		cc.transferEnded(false, false)
 		if !be.closed {
@@ -62,9 +73,6 @@ func (cc *clientConn) handOffUpload() bool {
 			be.closeNow()
 		}
 		return true
-	}
-	if be.c.OutboundBuffered() > 0 {
-		return false
 	}
 	fd, err := be.c.Dup()
 	if err != nil {
