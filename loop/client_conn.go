@@ -195,6 +195,10 @@ func (cc *clientConn) onTraffic() gnet.Action {
 				cc.abortProxy() // a client piling up requests: SPEC §9.9
 				cc.state = stateClosing
 			}
+		case stateSpin:
+			if len(buf) > cc.sp.headLen+el.e.cfg.MaxPipelined {
+				cc.spinOverflow()
+			}
 		case stateTunnel:
 			n = len(buf)
 			cc.px.slot.Received(n)
@@ -206,6 +210,11 @@ func (cc *clientConn) onTraffic() gnet.Action {
 			break
 		}
 		cc.consume(n)
+	}
+	if cc.state == stateClosing && !cc.closed {
+		// Nothing more is served: what the client still sends is dropped
+		// rather than kept (gnet cannot stop reading it).
+		cc.consume(len(cc.input()))
 	}
 	if piledUp {
 		// Serve nothing more: the answers given so far go out, then the

@@ -100,6 +100,25 @@ func (cc *clientConn) spinTimeout() {
 	cc.resume()
 }
 
+// spinOverflow ends a held request whose client has sent more than
+// max_pipelined bytes past its head while held (a large body, or requests
+// piled up behind it): gnet cannot stop reading, so holding them would
+// cost memory without bound (SPEC §9.9). It gets the timeout page, as at
+// the spin timeout, and the connection closes once that is written.
+func (cc *clientConn) spinOverflow() {
+	cc.unpark()
+	cc.sp.active = false
+	out := cc.appendPage(cc.el.bout[:0], static.Timeout, false, cc.sp.isHead)
+	cc.el.bout = out[:0]
+	slot := cc.sp.slot
+	slot.Sent(len(out))
+	slot.End(true)
+	_, _ = cc.c.Write(out)
+	if !cc.closed {
+		cc.closeWhenFlushed()
+	}
+}
+
 // spinGone forgets a held request whose client left: it is never forwarded.
 func (cc *clientConn) spinGone() {
 	cc.unpark()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -240,4 +241,38 @@ func TestSpinDropsRequestsOfClientsThatLeft(t *testing.T) {
 		assert.Zero(t, be.count(id), "request %s of a client that left reached the backend", id)
 	}
 	assert.Equal(t, 1, be.count("stay-1"))
+}
+
+// TestSpinHeldBytesAreCapped: a client that sends more than max_pipelined
+// bytes behind a held request's head (here a 64 MiB upload) gets the
+// timeout page and a close as soon as the cap is passed, instead of
+// Mantrid keeping everything it sends (gnet cannot stop reading).
+func TestSpinHeldBytesAreCapped(t *testing.T) {
+	const host = "held.test"
+	p := startMantrid(t, "max_pipelined = 262144\n", stateWith(map[string]string{host: spinRule(30)}))
+	before, err := vmRSS(p.cmd.Process.Pid)
+	require.NoError(t, err)
+	c := dial(t, p.addr())
+	require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
+	_, err = io.WriteString(c, "POST /up HTTP/1.1\r\nHost: "+host+"\r\nContent-Length: 67108864\r\n\r\n")
+	require.NoError(t, err)
+	sent := 0
+	chunk := make([]byte, 64<<10)
+	for sent < 64<<20 {
+		n, err := c.Write(chunk)
+		sent += n
+		if err != nil {
+			break // closed by Mantrid, as it should be
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err, "answer after %d body bytes", sent)
+	assert.Equal(t, 503, resp.StatusCode)
+	assert.True(t, resp.Close, "the connection closes")
+	after, err := vmRSS(p.cmd.Process.Pid)
+	require.NoError(t, err)
+	t.Logf("wrote %d of 64 MiB before the close; RSS %d → %d KiB", sent>>10, before>>10, after>>10)
+	assert.Less(t, sent, 32<<20, "Mantrid took most of the body before closing")
+	assert.Less(t, after-before, int64(16<<20), "RSS growth")
+	assertOpenReturnsToZero(t, p.apiURL(), host)
 }
