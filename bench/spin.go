@@ -133,7 +133,15 @@ func heldRequest(ctx context.Context, addr string, at *time.Time) error {
 
 // putRule sets one host's rule through the REST API.
 func putRule(ctx context.Context, api, host, rule string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, api+"/hostname/"+host+"/", strings.NewReader(rule))
+	if err := apiPut(ctx, api+"/hostname/"+host+"/", strings.NewReader(rule)); err != nil {
+		return fmt.Errorf("PUT %s %s: %w", host, rule, err)
+	}
+	return nil
+}
+
+// apiPut PUTs a JSON body to url and wants 200.
+func apiPut(ctx context.Context, url string, body io.Reader) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, body)
 	if err != nil {
 		return err
 	}
@@ -145,7 +153,7 @@ func putRule(ctx context.Context, api, host, rule string) error {
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1000))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("PUT %s %s: %s %s", host, rule, resp.Status, msg)
+		return fmt.Errorf("%s %s", resp.Status, msg)
 	}
 	return nil
 }

@@ -324,19 +324,8 @@ func putRules(ctx context.Context, api string, bport, n int) error {
 	body.WriteByte('}')
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, api+"/hostname/", &body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1000))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("bulk PUT of %d rules: %s %s", n, resp.Status, msg)
+	if err := apiPut(ctx, api+"/hostname/", &body); err != nil {
+		return fmt.Errorf("bulk PUT of %d rules: %w", n, err)
 	}
 	return nil
 }
