@@ -132,8 +132,10 @@ func (e *Engine) Run(lns []Listener) error {
 			gnet.WithLogger(gnetLogger{e.log}),
 			// Each loop keeps its OS thread: with 2 cores shared with
 			// clients and backends this cut idle CPU per request from
-			// ~12 µs to ~6 µs and raised keep-alive req/s by ~12 %
-			// (README, Performance). Edge-triggered IO measured worse.
+			// ~12 µs to ~6 µs and raised keep-alive req/s by ~12 % in
+			// alternating A/Bs, at ~15 µs more CPU per new connection
+			// (README, Performance: tuning notes). Edge-triggered IO
+			// measured worse.
 			gnet.WithLockOSThread(true),
 		)
 	}()
