@@ -85,9 +85,13 @@ func (e *Engine) OnOpen(c gnet.Conn) (out []byte, action gnet.Action) {
 		x.transferEnded(true, true)
 		return nil, gnet.None
 	}
-	info, _ := c.Context().(listenerInfo)
+	// A new connection from gnet's acceptor.
+	if e.conns.Add(1) > int64(e.cfg.MaxConnections) {
+		e.conns.Add(-1)
+		return overloaded, gnet.Close
+	}
 	el := e.loopFor(c.EventLoop())
-	cc := newClientConn(c, el, info.internal)
+	cc := newClientConn(c, el, el.internalListener(c))
 	c.SetContext(cc)
 	el.headWait.push(cc, e.now()+int64(e.cfg.HeadTimeout))
 	return nil, gnet.None

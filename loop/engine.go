@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mantrid/mantrid/httpparse"
@@ -79,18 +80,18 @@ type Engine struct {
 	loopsMu sync.Mutex
 	loops   atomic.Pointer[[]*eventLoop]
 
-	conns    atomic.Int64 // client connections accepted and not yet closed
-	stopping atomic.Bool  // listeners are closing: accept errors are expected
-	stopped  atomic.Bool  // Stop was called: Run returning is expected
-	draining atomic.Bool  // Shutdown was called: answer with close, close idle connections
-	accepts  sync.WaitGroup
-	dials    sync.WaitGroup // backend dials under way
-	xfers    sync.WaitGroup // detached transfers under way
-	xferMu   sync.Mutex
-	xferSet  map[*transfer]struct{}
-	lnMu     sync.Mutex // guards lns and lnClosed: Run and Shutdown race
-	lns      []Listener
-	lnClosed bool
+	conns      atomic.Int64   // client connections accepted and not yet closed
+	stopping   atomic.Bool    // listeners are closing
+	stopped    atomic.Bool    // Stop was called: Run returning is expected
+	draining   atomic.Bool    // Shutdown was called: answer with close, close idle connections
+	dials      sync.WaitGroup // backend dials under way
+	xfers      sync.WaitGroup // detached transfers under way
+	xferMu     sync.Mutex
+	xferSet    map[*transfer]struct{}
+	lnMu       sync.Mutex // guards lnFDs and lnClosed: Run and Shutdown race
+	lnFDs      []int      // our dups of the listening sockets (accept.go)
+	lnClosed   bool
+	lnInternal map[string]bool // listener address → internal; set before the loops run
 }
 
 // New returns an engine that routes with rules and answers with pages.
@@ -105,11 +106,11 @@ func New(cfg Config, rules *Rules, pages *static.Pages) *Engine {
 // now returns monotonic nanoseconds since the engine was created.
 func (e *Engine) now() int64 { return int64(time.Since(e.start)) }
 
-// Run starts the event loops, then one accept goroutine per listener, and
-// blocks until Stop. gnet needs one listener of its own: a unix socket in a
-// private temporary folder, removed as soon as the engine has booted, so it
-// never accepts anything. Any other return of gnet is an error: the caller
-// must treat it as fatal.
+// Run starts the event loops on the sockets of lns (gnet accepts on every
+// loop, see accept.go) and blocks until Stop. Without listeners gnet gets
+// one of its own: a unix socket in a private temporary folder, removed as
+// soon as the engine has booted, so it never accepts anything. Any other
+// return of gnet is an error: the caller must treat it as fatal.
 func (e *Engine) Run(lns []Listener) error {
 	dir, err := os.MkdirTemp("", "mantrid-gnet-")
 	if err != nil {
@@ -117,45 +118,56 @@ func (e *Engine) Run(lns []Listener) error {
 	}
 	defer os.RemoveAll(dir)
 	e.lnMu.Lock()
-	e.lns = lns
-	closed := e.lnClosed
+	var addrs []string
+	if e.lnClosed {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	} else if addrs, err = e.adoptListeners(lns); err != nil {
+		e.lnMu.Unlock()
+		return err
+	}
 	e.lnMu.Unlock()
-	if closed {
-		e.closeListeners()
+	defer func() {
+		e.lnMu.Lock()
+		for _, fd := range e.lnFDs {
+			syscall.Close(fd)
+		}
+		e.lnFDs = nil
+		e.lnMu.Unlock()
+	}()
+	if len(addrs) == 0 {
+		addrs = []string{"unix://" + filepath.Join(dir, "s")}
 	}
 	errc := make(chan error, 1)
 	go func() {
-		errc <- gnet.Run(e, "unix://"+filepath.Join(dir, "s"),
+		errc <- gnet.Rotate(e, addrs,
 			gnet.WithNumEventLoop(e.cfg.Loops),
-			gnet.WithLoadBalancing(gnet.LeastConnections),
+			// Every loop accepts for itself (from dups of one socket),
+			// rather than one acceptor handing connections over.
+			gnet.WithReusePort(true),
 			gnet.WithTicker(true),
 			gnet.WithLogger(gnetLogger{e.log}),
 			// Each loop keeps its OS thread: with 2 cores shared with
 			// clients and backends this cut idle CPU per request from
 			// ~12 µs to ~6 µs and raised keep-alive req/s by ~12 % in
-			// alternating A/Bs, at ~15 µs more CPU per new connection
-			// (README, Performance: tuning notes). Edge-triggered IO
-			// measured worse.
+			// alternating A/Bs (README, Performance: tuning notes).
+			// Edge-triggered IO measured worse.
 			gnet.WithLockOSThread(true),
 		)
 	}()
-	// gnet calls OnBoot before it creates its pollers, and a pollers'
-	// epoll fd cannot be had once a flood has used every fd: accept only
-	// after the first tick, which gnet starts once every loop runs.
 	select {
 	case <-e.running:
 		os.RemoveAll(dir)
 	case err := <-errc:
+		if e.stopped.Load() {
+			return nil
+		}
 		return fmt.Errorf("event loops did not start: %w", err)
-	}
-	for _, ln := range lns {
-		e.accepts.Add(1)
-		go e.acceptLoop(ln)
 	}
 	err = <-errc
 	e.stopping.Store(true)
 	e.closeListeners()
-	e.accepts.Wait()
 	e.dials.Wait()
 	e.closeTransfers()
 	e.xfers.Wait()
@@ -226,9 +238,7 @@ func (e *Engine) closeListeners() {
 	e.lnMu.Lock()
 	defer e.lnMu.Unlock()
 	e.lnClosed = true
-	for _, ln := range e.lns {
-		ln.Close()
-	}
+	e.stopListening()
 }
 
 // RulesChanged wakes the requests held by spin that a change of rule key

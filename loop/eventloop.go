@@ -2,6 +2,7 @@ package loop
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -30,6 +31,8 @@ type eventLoop struct {
 	detachWait []*clientConn // clients to hand to a transfer once their output is out
 	flushPoll  bool          // a flushWait poll is scheduled
 	flushFn    gnet.RunnableFunc
+
+	lnKind map[net.Addr]bool // listener address → internal (internalListener)
 
 	sweepFn     gnet.RunnableFunc // prebuilt so that a sweep does not allocate
 	closeIdleFn gnet.RunnableFunc // closes every idle connection (shutdown)

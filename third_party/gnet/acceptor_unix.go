@@ -21,7 +21,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/panjf2000/gnet/v2/pkg/errors"
 	"github.com/panjf2000/gnet/v2/pkg/netpoll"
 	"github.com/panjf2000/gnet/v2/pkg/queue"
 	"github.com/panjf2000/gnet/v2/pkg/socket"
@@ -40,9 +39,10 @@ func (el *eventloop) accept0(fd int, _ netpoll.IOEvent, _ netpoll.IOFlags) error
 			// It's a silly error, let's retry it.
 			continue
 		default:
-			el.getLogger().Errorf("Accept() failed due to error: %v", err)
-			return errors.ErrAcceptSocket
+			// Mantrid patch: never stop the engine (PATCHES.md).
+			return el.acceptFailed(fd, err, true)
 		}
+		el.listeners[fd].backoff = 0
 
 		remoteAddr := socket.SockaddrToTCPOrUnixAddr(sa)
 		network := el.listeners[fd].network
@@ -89,9 +89,10 @@ func (el *eventloop) accept(fd int, ev netpoll.IOEvent, flags netpoll.IOFlags) e
 		// It's a silly error, let's retry it.
 		return nil
 	default:
-		el.getLogger().Errorf("Accept() failed due to error: %v", err)
-		return errors.ErrAcceptSocket
+		// Mantrid patch: never stop the engine (PATCHES.md).
+		return el.acceptFailed(fd, err, false)
 	}
+	el.listeners[fd].backoff = 0
 
 	remoteAddr := socket.SockaddrToTCPOrUnixAddr(sa)
 	if opts := el.engine.opts; opts.TCPKeepAlive > 0 && el.listeners[fd].network == "tcp" &&

@@ -87,7 +87,11 @@ func (eng *engine) runEventLoops(ctx context.Context, numEventLoop int) error {
 		if i > 0 {
 			lns = make(map[int]*listener, len(eng.listeners))
 			for _, l := range eng.listeners {
-				ln, err := initListener(l.network, l.address, eng.opts)
+				network := l.network
+				if l.fromFD { // Mantrid patch: another dup of the same socket
+					network = "fd"
+				}
+				ln, err := initListener(network, l.address, eng.opts)
 				if err != nil {
 					return err
 				}

@@ -787,6 +787,11 @@ func parseProtoAddr(protoAddr string) (string, string, error) {
 			return "", "", errorx.ErrInvalidNetworkAddress
 		}
 		return u.Scheme, u.Host, nil
+	case "fd": // Mantrid patch: fd://N, a TCP socket already listening (PATCHES.md)
+		if u.Host == "" || u.Path != "" {
+			return "", "", errorx.ErrInvalidNetworkAddress
+		}
+		return u.Scheme, u.Host, nil
 	case "unix":
 		hostPath := path.Join(u.Host, u.Path)
 		if hostPath == "" {

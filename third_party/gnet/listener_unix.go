@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -39,6 +40,8 @@ type listener struct {
 	sockOptInts         []socket.Option[int]
 	sockOptStrs         []socket.Option[string]
 	pollAttachment      *netpoll.PollAttachment // listener attachment for poller
+	backoff             time.Duration           // Mantrid patch: accept back-off, loop-owned
+	fromFD              bool                    // Mantrid patch: a dup of fd://address
 }
 
 func (ln *listener) packPollAttachment(handler netpoll.PollEventHandler) *netpoll.PollAttachment {
@@ -59,6 +62,9 @@ func (ln *listener) open() (err error) {
 		case "udp", "udp4", "udp6":
 			ln.fd, ln.addr, err = socket.UDPSocket(ln.network, ln.address, false, ln.sockOptInts, ln.sockOptStrs)
 			ln.network = "udp"
+		case "fd": // Mantrid patch: fd://N; every listener takes its own dup (PATCHES.md)
+			ln.fd, ln.addr, err = listeningSocket(ln.address, ln.sockOptInts)
+			ln.network, ln.fromFD = "tcp", true
 		case "unix":
 			_ = os.RemoveAll(ln.address)
 			ln.fd, ln.addr, err = socket.UnixSocket(ln.network, ln.address, true, ln.sockOptInts, ln.sockOptStrs)
@@ -87,11 +93,11 @@ func initListener(network, addr string, options *Options) (ln *listener, err err
 		sockOptStrs []socket.Option[string]
 	)
 
-	if options.ReusePort && network != "unix" {
+	if options.ReusePort && network != "unix" && network != "fd" { // Mantrid patch: fd://N is bound already
 		sockOpt := socket.Option[int]{SetSockOpt: socket.SetReuseport, Opt: 1}
 		sockOptInts = append(sockOptInts, sockOpt)
 	}
-	if options.ReuseAddr {
+	if options.ReuseAddr && network != "fd" {
 		sockOpt := socket.Option[int]{SetSockOpt: socket.SetReuseAddr, Opt: 1}
 		sockOptInts = append(sockOptInts, sockOpt)
 	}
