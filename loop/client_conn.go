@@ -72,7 +72,7 @@ func newClientConn(c gnet.Conn, el *eventLoop, internal bool) *clientConn {
 	return cc
 }
 
-// OnOpen sets up a client connection registered by an accept goroutine, or
+// OnOpen sets up a client connection accepted by gnet on this loop, or
 // a backend connection enrolled by a dial.
 func (e *Engine) OnOpen(c gnet.Conn) (out []byte, action gnet.Action) {
 	defer e.recoverCallback(c, &action)

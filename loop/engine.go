@@ -63,7 +63,7 @@ type Listener struct {
 	Internal bool
 }
 
-// Engine runs the event loops and the accept goroutines.
+// Engine runs the event loops, which also accept connections.
 type Engine struct {
 	gnet.BuiltinEventEngine
 
