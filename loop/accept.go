@@ -63,15 +63,7 @@ func dupListener(ln net.Listener) (int, string, error) {
 	if derr != nil {
 		return -1, "", derr
 	}
-	return fd, addrKey(ln.Addr()), nil
-}
-
-// addrKey names a listener's local address the way gnet reports it.
-func addrKey(a net.Addr) string {
-	if a == nil {
-		return ""
-	}
-	return a.String()
+	return fd, ln.Addr().String(), nil
 }
 
 // internalListener reports whether c came through an internal listener.
@@ -81,7 +73,7 @@ func (el *eventLoop) internalListener(c gnet.Conn) bool {
 	la := c.LocalAddr()
 	v, ok := el.lnKind[la]
 	if !ok {
-		v = el.e.lnInternal[addrKey(la)]
+		v = el.e.lnInternal[la.String()]
 		if el.lnKind == nil {
 			el.lnKind = map[net.Addr]bool{}
 		}
