@@ -207,6 +207,9 @@ type rawRequest struct {
 	Chunked bool
 	Body    []byte
 	ID      string
+	From    string    // Mantrid's end of the connection that carried it
+	HeadAt  time.Time // when the head was read
+	EndAt   time.Time // when the body was read, or failed
 	// FramingErr says why the head's framing is not canonical HTTP/1.1
 	// (SPEC §9.1): Go's parser refused it, Content-Length with
 	// Transfer-Encoding, a coding other than a single chunked, and so on.
@@ -352,9 +355,12 @@ func (rc *rawConn) readRequest() (*rawRequest, error) {
 		}
 	}
 	r := parseRawHead(head.String())
+	r.From = rc.RemoteAddr().String()
+	r.HeadAt = time.Now()
 	if r.FramingErr == nil {
 		r.Body, r.FramingErr = rc.readBody(r)
 	}
+	r.EndAt = time.Now()
 	rc.b.mu.Lock()
 	rc.b.reqs = append(rc.b.reqs, r)
 	rc.b.mu.Unlock()

@@ -373,6 +373,16 @@ func runVector(t *testing.T, p *proc, vb *vectorBackend, tc vectorCase, mode str
 		// that carried nothing (the bad chunk was there before anything
 		// was sent) may stay in Mantrid's pool.
 		deadline := time.Now().Add(5 * time.Second)
+		// Mantrid may have sent the head before it found the bad chunk and
+		// answered: the answer can reach the client before the backend's
+		// goroutine has read the head. Wait until the backend has read
+		// nothing new for 30 ms, or a late head is counted in the next case.
+		for last, still := vb.bytes.Load(), time.Now(); time.Since(still) < 30*time.Millisecond && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+			if n := vb.bytes.Load(); n != last {
+				last, still = n, time.Now()
+			}
+		}
 		for vb.active.Load() > activeBefore && vb.bytes.Load() > bytesBefore && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -426,7 +436,8 @@ func vectorAfterAnswers(cl *client) string {
 func describeReqs(reqs []*rawRequest) string {
 	var parts []string
 	for _, r := range reqs {
-		parts = append(parts, fmt.Sprintf("{head %q body %q framing error %v}", r.Head, r.Body, r.FramingErr))
+		parts = append(parts, fmt.Sprintf("{from %s head at %s, ended %s: head %q body %q framing error %v}",
+			r.From, r.HeadAt.Format("15:04:05.000000"), r.EndAt.Format("15:04:05.000000"), r.Head, r.Body, r.FramingErr))
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }
