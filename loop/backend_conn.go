@@ -332,7 +332,7 @@ func (be *backendConn) closeNow() {
 		return
 	}
 	be.client = nil
-	_ = be.c.Close()
+	closeOnLoop(be.c)
 }
 
 // failRequest answers a proxied request with an empty error status (502

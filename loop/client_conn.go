@@ -333,7 +333,7 @@ func (cc *clientConn) closeNow() {
 	}
 	cc.state = stateClosing
 	unlink(cc)
-	_ = cc.c.Close()
+	closeOnLoop(cc.c)
 }
 
 // discard throws away request body bytes after a local answer. It returns

@@ -157,3 +157,18 @@ func (e *Engine) loopFor(gl gnet.EventLoop) *eventLoop {
 	e.loops.Store(&next)
 	return el
 }
+
+// loopCloser is what gnet's connections have with Mantrid's gnet patch
+// (third_party/gnet/PATCHES.md).
+type loopCloser interface{ CloseOnLoop() }
+
+// closeOnLoop closes c once the loop has handled its current batch of
+// events, without a trip through gnet's task queue (an eventfd write and
+// a closure per close). Call it on c's loop only.
+func closeOnLoop(c gnet.Conn) {
+	if lc, ok := c.(loopCloser); ok {
+		lc.CloseOnLoop()
+		return
+	}
+	_ = c.Close()
+}

@@ -22,6 +22,7 @@ import (
 	"os"
 	"runtime"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -40,6 +41,7 @@ type Poller struct {
 	asyncTaskQueue              queue.AsyncTaskQueue // queue with low priority
 	urgentAsyncTaskQueue        queue.AsyncTaskQueue // queue with high priority
 	highPriorityEventsThreshold int32                // threshold of high-priority events
+	deferred                    []queue.Task         // Mantrid patch: see Defer
 }
 
 // OpenPoller instantiates a poller.
@@ -117,11 +119,15 @@ func (p *Poller) Polling(callback PollEventHandler) error {
 	var doChores bool
 
 	msec := -1
+	lastYield := time.Now()
 	for {
 		n, err := unix.EpollWait(p.fd, el.events, msec)
 		if n == 0 || (n < 0 && err == unix.EINTR) {
 			msec = -1
-			runtime.Gosched()
+			// Mantrid patch: yield at most every yieldEvery (see yieldDue).
+			if yieldDue(&lastYield) {
+				runtime.Gosched()
+			}
 			continue
 		} else if err != nil {
 			logging.Errorf("error occurs in epoll: %v", os.NewSyscallError("epoll_wait", err))
@@ -140,6 +146,9 @@ func (p *Poller) Polling(callback PollEventHandler) error {
 				}
 			}
 		}
+		if err = p.runDeferred(); err != nil { // Mantrid patch
+			return err
+		}
 
 		if doChores {
 			doChores = false
@@ -150,6 +159,9 @@ func (p *Poller) Polling(callback PollEventHandler) error {
 					return err
 				}
 				queue.PutTask(task)
+				if err = p.runDeferred(); err != nil { // Mantrid patch
+					return err
+				}
 			}
 			for i := 0; i < MaxAsyncTasksAtOneTime; i++ {
 				if task = p.asyncTaskQueue.Dequeue(); task == nil {
@@ -160,6 +172,9 @@ func (p *Poller) Polling(callback PollEventHandler) error {
 					return err
 				}
 				queue.PutTask(task)
+				if err = p.runDeferred(); err != nil { // Mantrid patch
+					return err
+				}
 			}
 			atomic.StoreInt32(&p.wakeupCall, 0)
 			if (!p.asyncTaskQueue.IsEmpty() || !p.urgentAsyncTaskQueue.IsEmpty()) && atomic.CompareAndSwapInt32(&p.wakeupCall, 0, 1) {
@@ -175,6 +190,11 @@ func (p *Poller) Polling(callback PollEventHandler) error {
 					break
 				}
 			}
+		}
+
+		// Mantrid patch: a loop that is never idle yields too (see yieldDue).
+		if yieldDue(&lastYield) {
+			runtime.Gosched()
 		}
 
 		if n == el.size {
