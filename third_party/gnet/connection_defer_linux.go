@@ -6,8 +6,8 @@ package gnet
 
 // CloseOnLoop closes c as Close does, once the current batch of events (or
 // the current queued task) has been handled, without going through the
-// task queue: no closure, no lock, no eventfd write and no extra trip
-// round the loop. It must be called on c's event loop, typically from
+// task queue: no closure, no shared queue, no eventfd write and no extra
+// trip round the loop. It must be called on c's event loop, typically from
 // another connection's callback; anywhere else, use Close. A connection
 // that is already closed by then is left alone, as with Close.
 func (c *conn) CloseOnLoop() {

@@ -14,8 +14,9 @@ import (
 // Defer queues fn(param) to run on the event loop as soon as the current
 // batch of events, or the current queued task, has been handled: before
 // the loop polls again and before any task queued after it runs. Unlike
-// Trigger it takes no lock and writes nothing to the eventfd, so only the
-// loop's own goroutine may call it (from an event callback or a task).
+// Trigger it touches no shared queue and writes nothing to the eventfd,
+// so only the loop's own goroutine may call it (from an event callback or
+// a task).
 func (p *Poller) Defer(fn queue.Func, param any) {
 	p.deferred = append(p.deferred, queue.Task{Exec: fn, Param: param})
 }
