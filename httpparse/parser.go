@@ -1,5 +1,7 @@
 package httpparse
 
+import "slices"
+
 // Header is one field line of a head. Name and Value alias the parsed
 // buffer; Value has its leading and trailing whitespace (OWS) removed.
 type Header struct {
@@ -89,6 +91,11 @@ type Parser struct {
 	m      message
 	fields []fieldPos
 }
+
+// Grow makes room for n more header fields, so that a connection's first
+// head does not grow the parser's field list one doubling at a time (one
+// allocation instead of several per new connection).
+func (p *Parser) Grow(n int) { p.fields = slices.Grow(p.fields, n) }
 
 // Reset abandons the message being parsed; the next call starts a new one.
 // ParseRequest and ParseResponse reset the Parser themselves when they

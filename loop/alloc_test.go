@@ -31,6 +31,20 @@ func TestKeepAliveLocalAnswerAllocatesNothing(t *testing.T) {
 	}
 }
 
+// TestNewProxiedConnectionAllocations bounds what a connection-per-request
+// client costs the heap: its clientConn, room for its head's fields in the
+// parser and the request, and the head for the backend, one allocation
+// each (plus the test's own fake connection), not one per doubling.
+func TestNewProxiedConnectionAllocations(t *testing.T) {
+	p := newProxyPair(t)
+	out := make([]byte, 0, 64<<10)
+	f := p.newConnCycle(out)
+	assert.True(t, f.closed, "the client is closed after a Connection: close answer")
+	assert.Contains(t, string(f.out), "HTTP/1.1 200 OK\r\n")
+	allocs := testing.AllocsPerRun(1000, func() { p.newConnCycle(out) })
+	assert.LessOrEqual(t, allocs, 5.0, "allocations per connection, the fake connection included")
+}
+
 func BenchmarkKeepAliveLocalAnswer(b *testing.B) {
 	e, el := testEngine(b)
 	cc, f := newTestConn(e, el)

@@ -41,6 +41,8 @@ func (f *fakeConn) Context() any          { return f.ctx }
 func (f *fakeConn) SetContext(v any)      { f.ctx = v }
 func (f *fakeConn) Close() error          { f.closed = true; return nil }
 
-func (f *fakeConn) RemoteAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-}
+// fakeRemote is every fake connection's peer: shared, so that allocation
+// counts are Mantrid's own.
+var fakeRemote net.Addr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+
+func (f *fakeConn) RemoteAddr() net.Addr { return fakeRemote }

@@ -95,6 +95,17 @@ func equalFoldDash(a, b []byte) bool {
 	return true
 }
 
+// requestHeadSize is about what appendRequestHead writes for req: the
+// request's own lines plus room for the fields Mantrid adds, so that the
+// head is built with one allocation at most.
+func requestHeadSize(req *httpparse.Request) int {
+	n := len(req.Method) + len(req.Path) + 128
+	for i := range req.Headers {
+		n += len(req.Headers[i].Name) + len(req.Headers[i].Value) + 4
+	}
+	return n
+}
+
 // appendRequestHead appends the head Mantrid sends to a backend for req:
 // origin-form request line, HTTP/1.1, the client's fields less hop-by-hop
 // ones and those listed in Connection, canonical framing, and on a public

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/mantrid/mantrid/actions"
@@ -53,7 +54,7 @@ func (cc *clientConn) prepareProxy(slot *actions.Slot, rule *actions.Rule, keepA
 	p.rule, p.slot, p.be, p.attempt, p.ended, p.tried, p.queued = rule, slot, nil, 0, false, 0, false
 	cc.badBody = false
 	p.gen++
-	p.head = appendRequestHead(p.head[:0], req, cc.internal, cc.remoteIP)
+	p.head = appendRequestHead(slices.Grow(p.head[:0], requestHeadSize(req)), req, cc.internal, cc.remoteIP)
 	p.chunked = req.Chunked
 	p.bodyLeft = max(req.ContentLength, 0)
 	p.bodySent = !req.Chunked && p.bodyLeft == 0

@@ -65,3 +65,34 @@ func BenchmarkProxiedKeepAlive(b *testing.B) {
 		p.cycle()
 	}
 }
+
+var benchCloseReq = []byte("GET /index.html HTTP/1.1\r\nHost: proxy.test\r\nUser-Agent: bench\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+
+// newConnCycle is one connection-per-request cycle on Mantrid's side: a
+// new client connection (writing into out), its request through the
+// pooled backend connection, the answer, and the client's close. It
+// returns the client's fake connection, which costs one allocation.
+func (p *proxyPair) newConnCycle(out []byte) *fakeConn {
+	e, el := p.cc.el.e, p.cc.el
+	f := &fakeConn{out: out[:0], in: benchCloseReq}
+	cc := newClientConn(f, el, false)
+	f.ctx = cc
+	e.conns.Add(1)
+	cc.onTraffic()
+	p.back.out = p.back.out[:0]
+	p.back.in = benchResp
+	p.be.onTraffic()
+	_ = e.OnClose(f, nil) // gnet's callback after the close
+	return f
+}
+
+func BenchmarkProxiedNewConnection(b *testing.B) {
+	p := newProxyPair(b)
+	out := make([]byte, 0, 64<<10)
+	b.ReportAllocs()
+	for b.Loop() {
+		if f := p.newConnCycle(out); !f.closed {
+			b.Fatal("the client was not closed after a Connection: close answer")
+		}
+	}
+}

@@ -54,6 +54,10 @@ type conn struct {
 	isDatagram     bool                   // UDP protocol
 	opened         bool                   // connection opened event fired
 	isEOF          bool                   // whether the connection has reached EOF
+	// Mantrid patch (PATCHES.md): sole is true while fd is the only
+	// descriptor of the socket (accepted here, never Dup'ed), so closing
+	// it also takes it out of epoll and close skips EPOLL_CTL_DEL.
+	sole bool
 }
 
 func newStreamConn(proto string, fd int, el *eventloop, sa unix.Sockaddr, localAddr, remoteAddr net.Addr) (c *conn) {
@@ -470,8 +474,11 @@ func (c *conn) RemoteAddr() net.Addr { return c.remoteAddr }
 
 // func (c *conn) Gfd() gfd.GFD             { return c.gfd }
 
-func (c *conn) Fd() int                        { return c.fd }
-func (c *conn) Dup() (fd int, err error)       { return socket.Dup(c.fd) }
+func (c *conn) Fd() int { return c.fd }
+func (c *conn) Dup() (fd int, err error) {
+	c.sole = false // Mantrid patch: close must take fd out of epoll itself
+	return socket.Dup(c.fd)
+}
 func (c *conn) SetReadBuffer(bytes int) error  { return socket.SetRecvBuffer(c.fd, bytes) }
 func (c *conn) SetWriteBuffer(bytes int) error { return socket.SetSendBuffer(c.fd, bytes) }
 func (c *conn) SetLinger(sec int) error        { return socket.SetLinger(c.fd, sec) }

@@ -384,7 +384,13 @@ func (el *eventloop) close(c *conn, err error) error {
 	c.release()
 
 	var errStr strings.Builder
-	err0, err1 := el.poller.Delete(c.fd), unix.Close(c.fd)
+	// Mantrid patch (PATCHES.md): closing the only descriptor of a socket
+	// removes it from epoll, so the EPOLL_CTL_DEL is skipped for it.
+	var err0 error
+	if !c.sole {
+		err0 = el.poller.Delete(c.fd)
+	}
+	err1 := unix.Close(c.fd)
 	if err0 != nil {
 		err0 = fmt.Errorf("failed to delete fd=%d from poller in event-loop(%d): %v",
 			c.fd, el.idx, os.NewSyscallError("delete", err0))

@@ -23,5 +23,7 @@ func sysSocket(family, sotype, proto int) (int, error) {
 }
 
 func sysAccept(fd int) (nfd int, sa unix.Sockaddr, err error) {
-	return unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	// Mantrid patch: accept4 without x/sys's extra getsockopt on Linux
+	// (accept4_linux.go, PATCHES.md).
+	return accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 }

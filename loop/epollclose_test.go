@@ -1,0 +1,147 @@
+package loop
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/logging"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// epollWatched reports whether any epoll instance of this process still
+// watches the file with inode ino, from /proc/self/fdinfo: each watched
+// file is a "tfd: … ino:<hex>" line of its epoll fd.
+func epollWatched(t *testing.T, ino uint64) bool {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	want := "ino:" + strconv.FormatUint(ino, 16)
+	for _, e := range fds {
+		link, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil || link != "anon_inode:[eventpoll]" {
+			continue
+		}
+		f, err := os.Open("/proc/self/fdinfo/" + e.Name())
+		if err != nil {
+			continue // closed in the meantime
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "tfd:") && strings.Contains(sc.Text()+" ", " "+want+" ") {
+				f.Close()
+				return true
+			}
+		}
+		f.Close()
+	}
+	return false
+}
+
+// dupHandler answers each connection's first byte: 'd' dups the socket
+// (keeping the dup open, as a hand-off to a goroutine does) and closes
+// gnet's connection; any other byte just closes it. It reports the
+// socket's inode, the dup, and the remote address gnet decoded.
+type dupHandler struct {
+	gnet.BuiltinEventEngine
+	mu     sync.Mutex
+	remote string
+	ino    uint64
+	dup    int
+	closed chan struct{}
+}
+
+func (h *dupHandler) OnTraffic(c gnet.Conn) gnet.Action {
+	b, _ := c.Next(-1)
+	var st syscall.Stat_t
+	err := syscall.Fstat(c.Fd(), &st)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.remote = c.RemoteAddr().String()
+	if err == nil {
+		h.ino = st.Ino
+	}
+	h.dup = -1
+	if len(b) > 0 && b[0] == 'd' {
+		if fd, err := c.Dup(); err == nil {
+			h.dup = fd
+		}
+	}
+	return gnet.Close
+}
+
+func (h *dupHandler) OnClose(gnet.Conn, error) gnet.Action {
+	h.closed <- struct{}{}
+	return gnet.None
+}
+
+// TestClosedConnectionLeavesEpoll checks the two gnet patches on the
+// accept and close path: the remote address is decoded without x/sys's
+// help, and a closed connection is never left in the loop's epoll, whether
+// gnet skipped EPOLL_CTL_DEL (its fd was the socket's only one) or not (a
+// dup keeps the socket alive, and with it an epoll entry that would
+// report the dup's events under a reused fd number).
+func TestClosedConnectionLeavesEpoll(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	h := &dupHandler{closed: make(chan struct{}, 4)}
+	done := make(chan error, 1)
+	go func() {
+		done <- gnet.Run(h, "tcp://"+addr, gnet.WithNumEventLoop(1), gnet.WithLogLevel(logging.ErrorLevel))
+	}()
+	defer func() {
+		_ = gnet.Stop(t.Context(), "tcp://"+addr)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("gnet did not stop")
+		}
+	}()
+
+	for _, tc := range []struct {
+		name string
+		send string
+	}{{"only descriptor", "c"}, {"dup'ed", "d"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c net.Conn
+			require.Eventually(t, func() bool {
+				c, err = net.Dial("tcp", addr)
+				return err == nil
+			}, 5*time.Second, 10*time.Millisecond)
+			defer c.Close()
+			_, err := c.Write([]byte(tc.send))
+			require.NoError(t, err)
+			select {
+			case <-h.closed:
+			case <-time.After(5 * time.Second):
+				t.Fatal("gnet never closed the connection")
+			}
+			h.mu.Lock()
+			remote, ino, dup := h.remote, h.ino, h.dup
+			h.mu.Unlock()
+			if dup >= 0 {
+				defer syscall.Close(dup)
+			}
+			assert.Equal(t, c.LocalAddr().String(), remote, "gnet's RemoteAddr is the client's address")
+			require.NotZero(t, ino)
+			if tc.send == "d" {
+				require.GreaterOrEqual(t, dup, 0, "Dup worked")
+				var st syscall.Stat_t
+				require.NoError(t, syscall.Fstat(dup, &st))
+				require.Equal(t, ino, st.Ino, "the dup is the same socket, still open")
+			}
+			assert.False(t, epollWatched(t, ino), "no epoll still watches the closed connection's socket")
+		})
+	}
+}
