@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"context"
 	"io"
 	"net"
 	"sync"
@@ -60,30 +61,10 @@ func (h *closeHandler) OnClose(c gnet.Conn, _ error) gnet.Action {
 // silently fall back to Close) and that it closes the other connection,
 // with OnClose, while the calling one stays open.
 func TestCloseOnLoopClosesAnotherConnection(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-
 	h := &closeHandler{closed: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() {
-		done <- gnet.Run(h, "tcp://"+addr, gnet.WithNumEventLoop(1), gnet.WithLogLevel(logging.ErrorLevel))
-	}()
-	defer func() {
-		_ = gnet.Stop(t.Context(), "tcp://"+addr)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("gnet did not stop")
-		}
-	}()
+	addr := runGnet(t, h)
 
-	var a net.Conn
-	require.Eventually(t, func() bool {
-		a, err = net.Dial("tcp", addr)
-		return err == nil
-	}, 5*time.Second, 10*time.Millisecond)
+	a := dialGnet(t, addr)
 	defer a.Close()
 	// a is the first connection gnet opens: wait for it before dialling b.
 	require.Eventually(t, func() bool {
@@ -116,4 +97,40 @@ func TestCloseOnLoopClosesAnotherConnection(t *testing.T) {
 	_, err = io.ReadFull(b, buf)
 	require.NoError(t, err, "the calling connection stays open")
 	assert.Equal(t, "k", string(buf))
+}
+
+// runGnet runs a one-loop gnet engine with h on a free loopback port,
+// stopped when the test ends, and returns its address.
+func runGnet(t *testing.T, h gnet.EventHandler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	done := make(chan error, 1)
+	go func() {
+		done <- gnet.Run(h, "tcp://"+addr, gnet.WithNumEventLoop(1), gnet.WithLogLevel(logging.ErrorLevel))
+	}()
+	t.Cleanup(func() {
+		_ = gnet.Stop(context.Background(), "tcp://"+addr)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("gnet did not stop")
+		}
+	})
+	return addr
+}
+
+// dialGnet connects to a gnet engine that runGnet started, waiting for it
+// to listen.
+func dialGnet(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	var c net.Conn
+	require.Eventually(t, func() bool {
+		var err error
+		c, err = net.Dial("tcp", addr)
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond)
+	return c
 }

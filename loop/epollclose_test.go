@@ -2,7 +2,6 @@ package loop
 
 import (
 	"bufio"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"github.com/panjf2000/gnet/v2/pkg/logging"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -90,35 +88,15 @@ func (h *dupHandler) OnClose(gnet.Conn, error) gnet.Action {
 // dup keeps the socket alive, and with it an epoll entry that would
 // report the dup's events under a reused fd number).
 func TestClosedConnectionLeavesEpoll(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-
 	h := &dupHandler{closed: make(chan struct{}, 4)}
-	done := make(chan error, 1)
-	go func() {
-		done <- gnet.Run(h, "tcp://"+addr, gnet.WithNumEventLoop(1), gnet.WithLogLevel(logging.ErrorLevel))
-	}()
-	defer func() {
-		_ = gnet.Stop(t.Context(), "tcp://"+addr)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("gnet did not stop")
-		}
-	}()
+	addr := runGnet(t, h)
 
 	for _, tc := range []struct {
 		name string
 		send string
 	}{{"only descriptor", "c"}, {"dup'ed", "d"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			var c net.Conn
-			require.Eventually(t, func() bool {
-				c, err = net.Dial("tcp", addr)
-				return err == nil
-			}, 5*time.Second, 10*time.Millisecond)
+			c := dialGnet(t, addr)
 			defer c.Close()
 			_, err := c.Write([]byte(tc.send))
 			require.NoError(t, err)
