@@ -96,8 +96,8 @@ func equalFoldDash(a, b []byte) bool {
 }
 
 // requestHeadSize is about what appendRequestHead writes for req: the
-// request's own lines plus room for the fields Mantrid adds, so that the
-// head is built with one allocation at most.
+// request's own lines plus room for the fields Mantrid adds, so that a
+// connection's first head is built with one allocation.
 func requestHeadSize(req *httpparse.Request) int {
 	n := len(req.Method) + len(req.Path) + 128
 	for i := range req.Headers {

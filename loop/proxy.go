@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"net"
-	"slices"
 	"time"
 
 	"github.com/mantrid/mantrid/actions"
@@ -54,7 +53,10 @@ func (cc *clientConn) prepareProxy(slot *actions.Slot, rule *actions.Rule, keepA
 	p.rule, p.slot, p.be, p.attempt, p.ended, p.tried, p.queued = rule, slot, nil, 0, false, 0, false
 	cc.badBody = false
 	p.gen++
-	p.head = appendRequestHead(slices.Grow(p.head[:0], requestHeadSize(req)), req, cc.internal, cc.remoteIP)
+	if p.head == nil { // the connection's first request: size it once
+		p.head = make([]byte, 0, requestHeadSize(req))
+	}
+	p.head = appendRequestHead(p.head[:0], req, cc.internal, cc.remoteIP)
 	p.chunked = req.Chunked
 	p.bodyLeft = max(req.ContentLength, 0)
 	p.bodySent = !req.Chunked && p.bodyLeft == 0
