@@ -24,7 +24,8 @@ var overloaded = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r
 // adoptListeners takes the sockets of lns for gnet: it keeps a dup of each
 // in e.lnFDs, closes the net.Listeners (the sockets stay open through the
 // dups) and returns gnet's addresses. It also records which local address
-// belongs to an internal listener. The caller holds e.lnMu.
+// belongs to an internal listener (only those are in e.lnInternal). The
+// caller holds e.lnMu.
 func (e *Engine) adoptListeners(lns []Listener) ([]string, error) {
 	var addrs []string
 	e.lnInternal = map[string]bool{}
@@ -34,7 +35,9 @@ func (e *Engine) adoptListeners(lns []Listener) ([]string, error) {
 			return nil, fmt.Errorf("listener %s: %w", ln.Addr(), err)
 		}
 		e.lnFDs = append(e.lnFDs, fd)
-		e.lnInternal[key] = ln.Internal
+		if ln.Internal {
+			e.lnInternal[key] = true
+		}
 		addrs = append(addrs, fmt.Sprintf("fd://%d", fd))
 	}
 	for _, ln := range lns {
@@ -70,6 +73,9 @@ func dupListener(ln net.Listener) (int, string, error) {
 // gnet gives every connection its listener's address value, so the answer
 // is cached per loop by that value.
 func (el *eventLoop) internalListener(c gnet.Conn) bool {
+	if len(el.e.lnInternal) == 0 {
+		return false // no bind_internal: no lookup per connection
+	}
 	la := c.LocalAddr()
 	v, ok := el.lnKind[la]
 	if !ok {

@@ -5,8 +5,9 @@
 // Every event loop accepts connections itself, from dups of the listening
 // sockets the caller bound, with gnet's acceptor as patched in
 // third_party/gnet: it backs off when the process runs out of file
-// descriptors instead of stopping the engine (DESIGN.md fact 9). Everything about one connection — parsing, answering,
-// timers, counters — happens on the event loop that owns it: all clientConn
+// descriptors instead of stopping the engine (DESIGN.md fact 9).
+// Everything about one connection — parsing, answering, timers,
+// counters — happens on the event loop that owns it: all clientConn
 // and eventLoop methods run on that loop, and other goroutines reach it only
 // through gnet's Execute and Wake. Rules are read through the host map's
 // lock-free snapshots; counters are per loop (actions.Slot).

@@ -91,7 +91,7 @@ type Engine struct {
 	lnMu       sync.Mutex // guards lnFDs and lnClosed: Run and Shutdown race
 	lnFDs      []int      // our dups of the listening sockets (accept.go)
 	lnClosed   bool
-	lnInternal map[string]bool // listener address → internal; set before the loops run
+	lnInternal map[string]bool // addresses of internal listeners; set before the loops run
 }
 
 // New returns an engine that routes with rules and answers with pages.
