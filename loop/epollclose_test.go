@@ -2,6 +2,7 @@ package loop
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -44,6 +45,26 @@ func epollWatched(t *testing.T, ino uint64) bool {
 	return false
 }
 
+// waitFdClosed waits until this process's descriptor fd no longer refers
+// to the socket with inode ino. gnet calls OnClose before it deletes the
+// descriptor from epoll and closes it, so the test must not look at the
+// epoll before then.
+func waitFdClosed(t *testing.T, fd int, ino uint64) {
+	t.Helper()
+	link := fmt.Sprintf("socket:[%d]", ino)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+		if err != nil || got != link {
+			return // closed, or the number reused by another file
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gnet never closed descriptor %d after OnClose", fd)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // dupHandler answers each connection's first byte: 'd' dups the socket
 // (keeping the dup open, as a hand-off to a goroutine does) and closes
 // gnet's connection; any other byte just closes it. It reports the
@@ -52,6 +73,7 @@ type dupHandler struct {
 	gnet.BuiltinEventEngine
 	mu     sync.Mutex
 	remote string
+	fd     int
 	ino    uint64
 	dup    int
 	closed chan struct{}
@@ -64,6 +86,7 @@ func (h *dupHandler) OnTraffic(c gnet.Conn) gnet.Action {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.remote = c.RemoteAddr().String()
+	h.fd = c.Fd()
 	if err == nil {
 		h.ino = st.Ino
 	}
@@ -106,7 +129,7 @@ func TestClosedConnectionLeavesEpoll(t *testing.T) {
 				t.Fatal("gnet never closed the connection")
 			}
 			h.mu.Lock()
-			remote, ino, dup := h.remote, h.ino, h.dup
+			remote, fd, ino, dup := h.remote, h.fd, h.ino, h.dup
 			h.mu.Unlock()
 			if dup >= 0 {
 				defer syscall.Close(dup)
@@ -119,6 +142,7 @@ func TestClosedConnectionLeavesEpoll(t *testing.T) {
 				require.NoError(t, syscall.Fstat(dup, &st))
 				require.Equal(t, ino, st.Ino, "the dup is the same socket, still open")
 			}
+			waitFdClosed(t, fd, ino)
 			assert.False(t, epollWatched(t, ino), "no epoll still watches the closed connection's socket")
 		})
 	}
