@@ -28,10 +28,11 @@ type pkg struct {
 // layers gives each package's layer; a package may import project packages
 // of lower layers only. bench is a side package: it may import anything.
 var layers = map[string]int{
-	"httpparse": 0, "hostmap": 0, "actions": 0,
-	"static": 1, "mgmt/state": 1, "mgmt/api": 1,
-	"loop": 2, "mgmt": 2, "mgmt/client": 2,
-	"cmd/mantrid": 3, "cmd/mantrid-client": 3,
+	"httpparse": 0, "actions": 0,
+	"hostmap": 1, "static": 1, "mgmt/api": 1,
+	"mgmt/state": 2, "mgmt/store": 2, "loop": 2, "mgmt/client": 2,
+	"mgmt":        3,
+	"cmd/mantrid": 4, "cmd/mantrid-client": 4,
 }
 
 // allowedExternal lists the non-stdlib imports each package may use directly.
@@ -41,6 +42,7 @@ var allowedExternal = map[string][]string{
 	"actions":            {"github.com/bytedance/sonic"},
 	"static":             {},
 	"mgmt/state":         {"github.com/bytedance/sonic"},
+	"mgmt/store":         {},
 	"mgmt/api":           {"github.com/bytedance/sonic"},
 	"loop":               {"github.com/panjf2000/gnet/v2"},
 	"mgmt":               {"github.com/bytedance/sonic"},
@@ -63,6 +65,7 @@ var forbiddenDeps = map[string][]string{
 	"loop":               {module + "/mgmt"},
 	"mgmt":               {"github.com/panjf2000/gnet", module + "/loop"},
 	"mgmt/state":         {"github.com/panjf2000/gnet", module + "/loop"},
+	"mgmt/store":         {"github.com/panjf2000/gnet", module + "/loop"},
 	"mgmt/api":           {"github.com/panjf2000/gnet", module + "/loop"},
 	"mgmt/client":        {"github.com/panjf2000/gnet", module + "/loop"},
 	"cmd/mantrid-client": {"github.com/panjf2000/gnet", module + "/loop"},

@@ -83,7 +83,12 @@ func isVisible(c byte) bool { return 0x21 <= c && c <= 0x7e }
 // Location field can never be split. r should be a redirect rule. It does
 // not allocate when dst has room.
 func (r *Rule) AppendRedirect(dst []byte, path []byte, https, keepAlive bool) []byte {
-	base := strings.TrimRight(r.RedirectTo, "/")
+	return appendRedirect(dst, r.RedirectTo, path, https, keepAlive)
+}
+
+// appendRedirect is AppendRedirect for the redirect target redirectTo.
+func appendRedirect(dst []byte, redirectTo string, path []byte, https, keepAlive bool) []byte {
+	base := strings.TrimRight(redirectTo, "/")
 	dst = append(dst, "HTTP/1.1 302 Found\r\nLocation: "...)
 	if _, _, ok := splitScheme(base); !ok {
 		if https {

@@ -22,13 +22,26 @@ func (c Counts) Add(o Counts) Counts {
 	}
 }
 
+// Sub returns the field-wise difference c − o.
+func (c Counts) Sub(o Counts) Counts {
+	return Counts{
+		OpenRequests:      c.OpenRequests - o.OpenRequests,
+		CompletedRequests: c.CompletedRequests - o.CompletedRequests,
+		BytesSent:         c.BytesSent - o.BytesSent,
+		BytesReceived:     c.BytesReceived - o.BytesReceived,
+	}
+}
+
+// IsZero reports whether every counter is 0.
+func (c Counts) IsZero() bool { return c == Counts{} }
+
 // Slot holds one event loop's counters for one host. Only the owning loop
 // writes a Slot, with plain load-then-store of atomics (no read-modify-write
-// instruction, no lock); any goroutine may read it. A Slot fills a cache line
-// so that two loops never share one.
+// instruction, no lock); any goroutine may read it. Slots of one loop sit
+// side by side in that loop's own arrays (see Counters), so two loops never
+// write the same cache line.
 type Slot struct {
 	open, completed, sent, received atomic.Int64
-	_                               [32]byte
 }
 
 // Begin records a request that started (open_requests + 1) and the bytes of
@@ -67,45 +80,4 @@ func (s *Slot) counts() Counts {
 		BytesSent:         s.sent.Load(),
 		BytesReceived:     s.received.Load(),
 	}
-}
-
-// Stats is one rule hostname's statistics: a base (loaded from the state
-// file) plus one Slot per event loop, allocated on the first request. Safe
-// for concurrent use: each loop writes only its own Slot; readers sum.
-type Stats struct {
-	base  Counts
-	slots atomic.Pointer[[]Slot]
-	loops int
-}
-
-// NewStats returns counters for a host served by loops event loops, starting
-// from base (open_requests in base is ignored: a new process has none open).
-func NewStats(loops int, base Counts) *Stats {
-	base.OpenRequests = 0
-	return &Stats{base: base, loops: max(loops, 1)}
-}
-
-// Slot returns loop i's Slot, allocating all slots on first use (a host's
-// first request). i must be in [0, loops).
-func (s *Stats) Slot(i int) *Slot {
-	if p := s.slots.Load(); p != nil {
-		return &(*p)[i]
-	}
-	fresh := make([]Slot, s.loops)
-	if !s.slots.CompareAndSwap(nil, &fresh) {
-		return &(*s.slots.Load())[i]
-	}
-	return &fresh[i]
-}
-
-// Snapshot returns the current totals. Counters written concurrently may be
-// a request apart from each other; each one is exact once traffic stops.
-func (s *Stats) Snapshot() Counts {
-	total := s.base
-	if p := s.slots.Load(); p != nil {
-		for i := range *p {
-			total = total.Add((*p)[i].counts())
-		}
-	}
-	return total
 }

@@ -22,13 +22,12 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 	if raceEnabled {
 		writes = 30_000
 	}
-	stableEntries := make([]Entry[string], stable)
-	for i := range stableEntries {
-		key := "stable" + strconv.Itoa(i) + ".io"
-		stableEntries[i] = Entry[string]{Key: key, Value: key, Subdomains: true}
+	stableKeys := make([]string, stable)
+	for i := range stableKeys {
+		stableKeys[i] = "stable" + strconv.Itoa(i) + ".io"
 	}
-	m := New[string]()
-	m.Replace(stableEntries)
+	m := New(1)
+	replaceNames(m, stableKeys, nil)
 
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -44,16 +43,15 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 		key := "churn" + strconv.Itoa(rng.IntN(churn)) + ".io"
 		switch op := rng.IntN(1000); {
 		case op < 600:
-			m.Set(key, key, rng.IntN(2) == 0)
+			m.Set(key, nameRule(key, rng.IntN(2) == 0))
 		case op < 999:
 			m.Delete(key)
 		default:
-			es := append([]Entry[string](nil), stableEntries...)
+			var more []string
 			for j := range rng.IntN(churn) {
-				k := "churn" + strconv.Itoa(j) + ".io"
-				es = append(es, Entry[string]{Key: k, Value: k})
+				more = append(more, "churn"+strconv.Itoa(j)+".io")
 			}
-			m.Replace(es)
+			replaceNames(m, stableKeys, more)
 		}
 		if i%1000 == 0 {
 			time.Sleep(time.Microsecond) // let readers interleave on few CPUs
@@ -66,39 +64,56 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 
 // readLoop looks up stable and churning keys until stop and returns how
 // many lookups it made.
-func readLoop(t *testing.T, m *Map[string], stable, churn, seed int, stop *atomic.Bool) int64 {
+func readLoop(t *testing.T, m *Table, stable, churn, seed int, stop *atomic.Bool) int64 {
 	rng := rand.New(rand.NewPCG(uint64(seed), 99))
 	var n int64
 	for ; !stop.Load(); n++ {
 		s := "stable" + strconv.Itoa(rng.IntN(stable)) + ".io"
-		if v, _, ok := m.Get(s); !ok || v != s {
-			t.Errorf("Get(%q) = %q, %v during writes, want the key itself", s, v, ok)
+		if h, ok := m.Get(s); !ok || h.Rule.Text() != s {
+			t.Errorf("Get(%q) = %q, %v during writes, want the key itself", s, h.Rule, ok)
 			return n
 		}
-		if v, key, ok := m.Match([]byte("www."+s), rng.IntN(2) == 0); !ok || key != s || v != s {
-			t.Errorf("Match(%q) = %q, %q, %v during writes, want %q", "www."+s, v, key, ok, s)
+		if h, ok := m.Match([]byte("www."+s), rng.IntN(2) == 0); !ok || h.Key() != s || h.Rule.Text() != s {
+			t.Errorf("Match(%q) = %q, %v during writes, want %q", "www."+s, h.Rule, ok, s)
 			return n
 		}
 		c := "churn" + strconv.Itoa(rng.IntN(churn)) + ".io"
-		if v, _, ok := m.Get(c); ok && v != c {
-			t.Errorf("Get(%q) = %q: an entry of another key", c, v)
+		if h, ok := m.Get(c); ok && h.Rule.Text() != c {
+			t.Errorf("Get(%q) = %q: an entry of another key", c, h.Rule.Text())
 			return n
 		}
-		if v, key, ok := m.Match([]byte("a."+c), false); ok && (key != c || v != c) {
-			t.Errorf("Match(%q) = %q, %q: want %q or no match", "a."+c, v, key, c)
+		if h, ok := m.Match([]byte("a."+c), false); ok && (h.Key() != c || h.Rule.Text() != c) {
+			t.Errorf("Match(%q) = %q, %q: want %q or no match", "a."+c, h.Rule.Text(), h.Key(), c)
 			return n
 		}
 	}
 	return n
 }
 
+// replaceNames replaces m's content with stable (subdomains on) and more
+// (subdomains off), each holding its own key as its rule's name.
+func replaceNames(m *Table, stable, more []string) {
+	b := m.NewBuilder(len(stable) + len(more))
+	for _, k := range stable {
+		if err := b.Add(k, nameRule(k, true)); err != nil {
+			panic(err)
+		}
+	}
+	for _, k := range more {
+		if err := b.Add(k, nameRule(k, false)); err != nil {
+			panic(err)
+		}
+	}
+	m.Replace(b)
+}
+
 // rangeLoop checks that every Range during writes visits each stable key
 // exactly once and only sees entries whose value is their key.
-func rangeLoop(t *testing.T, m *Map[string], stable int, stop *atomic.Bool) {
+func rangeLoop(t *testing.T, m *Table, stable int, stop *atomic.Bool) {
 	for !stop.Load() {
 		seen := map[string]int{}
-		m.Range(func(key, v string, _ bool) bool {
-			if v != key {
+		m.Range(func(key string, h Hit) bool {
+			if v := h.Rule.Text(); v != key {
 				t.Errorf("Range: key %q has value %q", key, v)
 			}
 			seen[key]++
@@ -118,12 +133,12 @@ func rangeLoop(t *testing.T, m *Map[string], stable int, stop *atomic.Bool) {
 // middle of a Set or of publishing a Replace does, and checks that every
 // read completes while a Set waits.
 func TestWriterNeverBlocksReaders(t *testing.T) {
-	m := New[int]()
-	m.Replace(testEntries(10_000))
+	m := New(1)
+	replaceInts(m, testEntries(10_000))
 	m.mu.Lock()
 	setDone := make(chan struct{})
 	go func() {
-		m.Set("blocked.io", 1, false)
+		m.Set("blocked.io", intRule(1, false))
 		close(setDone)
 	}()
 	readDone := make(chan struct{})
@@ -131,15 +146,15 @@ func TestWriterNeverBlocksReaders(t *testing.T) {
 		defer close(readDone)
 		for i := range 10_000 {
 			key := testKey(i)
-			if v, _, ok := m.Get(key); !ok || v != i {
-				t.Errorf("Get(%q) = %d, %v under the writer lock, want %d", key, v, ok, i)
+			if h, ok := m.Get(key); !ok || h.Rule.Text() != "v"+strconv.Itoa(i) {
+				t.Errorf("Get(%q) = %q, %v under the writer lock, want v%d", key, h.Rule, ok, i)
 			}
-			if _, got, ok := m.Match([]byte("www."+key), false); i%2 == 0 && (!ok || got != key) {
-				t.Errorf("Match(%q) = %q, %v under the writer lock", "www."+key, got, ok)
+			if h, ok := m.Match([]byte("www."+key), false); i%2 == 0 && (!ok || h.Key() != key) {
+				t.Errorf("Match(%q) = %v under the writer lock", "www."+key, ok)
 			}
 		}
 		_ = m.Len()
-		m.Range(func(string, int, bool) bool { return true })
+		m.Range(func(string, Hit) bool { return true })
 	}()
 	select {
 	case <-readDone:
@@ -153,7 +168,7 @@ func TestWriterNeverBlocksReaders(t *testing.T) {
 	}
 	m.mu.Unlock()
 	<-setDone
-	_, _, ok := m.Get("blocked.io")
+	_, ok := m.Get("blocked.io")
 	assert.True(t, ok, "Set after the lock was released")
 }
 
@@ -165,14 +180,14 @@ func TestReplaceIsAtomic(t *testing.T) {
 	if raceEnabled {
 		n = 50_000
 	}
-	oldEs, newEs := make([]Entry[int], n), make([]Entry[int], n)
+	oldEs, newEs := make([]testEntry, n), make([]testEntry, n)
 	for i := range n {
-		oldEs[i] = Entry[int]{Key: "old" + strconv.Itoa(i) + ".io", Value: 1}
-		newEs[i] = Entry[int]{Key: "new" + strconv.Itoa(i) + ".io", Value: 2}
+		oldEs[i] = testEntry{Key: "old" + strconv.Itoa(i) + ".io", Value: 1}
+		newEs[i] = testEntry{Key: "new" + strconv.Itoa(i) + ".io", Value: 2}
 	}
 	oldEs[0].Key, newEs[0].Key = "both.io", "both.io"
-	m := New[int]()
-	m.Replace(oldEs)
+	m := New(1)
+	replaceInts(m, oldEs)
 
 	started, done := make(chan struct{}), make(chan struct{})
 	var during atomic.Int64
@@ -185,10 +200,10 @@ func TestReplaceIsAtomic(t *testing.T) {
 				return
 			default:
 			}
-			if _, _, ok := m.Match([]byte("www.both.io"), false); ok {
+			if _, ok := m.Match([]byte("www.both.io"), false); ok {
 				t.Error("both.io has no subdomains but matched www.both.io")
 			}
-			if _, _, ok := m.Match([]byte("both.io"), false); !ok {
+			if _, ok := m.Match([]byte("both.io"), false); !ok {
 				t.Error("both.io missed during Replace")
 				return
 			}
@@ -198,17 +213,17 @@ func TestReplaceIsAtomic(t *testing.T) {
 	wg.Go(func() {
 		<-started
 		var counts [3]int
-		m.Range(func(_ string, v int, _ bool) bool { counts[v]++; return true })
+		m.Range(func(_ string, h Hit) bool { counts[intOf(t, h)]++; return true })
 		if !(counts[1] == n && counts[2] == 0) && !(counts[1] == 0 && counts[2] == n) {
 			t.Errorf("Range during Replace saw %d old and %d new keys, want all of one", counts[1], counts[2])
 		}
 	})
 	<-started
-	m.Replace(newEs)
+	replaceInts(m, newEs)
 	close(done)
 	wg.Wait()
 	require.Equal(t, n, m.Len())
 	assert.Positive(t, during.Load(), "no lookup completed while Replace built its tables")
-	_, _, ok := m.Get("old1.io")
+	_, ok := m.Get("old1.io")
 	assert.False(t, ok, "old content after Replace")
 }

@@ -19,8 +19,8 @@ func FuzzNormalize(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	m := New[int]()
-	m.Replace([]Entry[int]{{Key: "ep.io", Subdomains: true}, {Key: "http://a.b", Subdomains: true}, {Key: "io"}})
+	m := New(1)
+	replaceInts(m, []testEntry{{Key: "ep.io", Subdomains: true}, {Key: "http://a.b", Subdomains: true}, {Key: "io"}})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		out, ok := Normalize(nil, data)
 		if ok {

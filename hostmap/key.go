@@ -1,6 +1,9 @@
 package hostmap
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // kind says which logical table a key lives in. Its value is the length of
 // the key's protocol prefix, so a key's hostname is key[kind:].
@@ -35,3 +38,29 @@ func splitKey(key string) (kind, string) {
 	}
 	return kindBare, key
 }
+
+// code returns k as the two bits a slot keeps: 0 bare, 1 http, 2 https.
+func (k kind) code() uint8 {
+	switch k {
+	case kindHTTP:
+		return 1
+	case kindHTTPS:
+		return 2
+	}
+	return 0
+}
+
+// fromCode turns a slot's two kind bits back into a kind.
+func (k kind) fromCode() kind {
+	switch k {
+	case 1:
+		return kindHTTP
+	case 2:
+		return kindHTTPS
+	}
+	return kindBare
+}
+
+// bytesOf returns s's bytes without copying them, for lookups that take a
+// []byte. The caller must not modify them.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -1,12 +1,15 @@
 package hostmap
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/mantrid/mantrid/actions"
 )
 
 // benchHosts is how many distinct request hosts a Match benchmark cycles
@@ -19,12 +22,12 @@ const benchHosts = 1 << 14
 // that walks every suffix of a four-label host.
 func BenchmarkMatch(b *testing.B) {
 	for _, size := range []int{1_000, 1_000_000} {
-		m := New[int]()
+		m := New(1)
 		es := testEntries(size)
 		for i := range es {
 			es[i].Subdomains = true
 		}
-		m.Replace(es)
+		replaceInts(m, es)
 		rng := rand.New(rand.NewPCG(5, 6))
 		hosts := map[string][][]byte{}
 		for range benchHosts {
@@ -49,8 +52,8 @@ func BenchmarkMatch(b *testing.B) {
 
 // BenchmarkMatchParallel measures Match from every CPU at 10^6 rules.
 func BenchmarkMatchParallel(b *testing.B) {
-	m := New[int]()
-	m.Replace(testEntries(1_000_000))
+	m := New(1)
+	replaceInts(m, testEntries(1_000_000))
 	hosts := make([][]byte, benchHosts)
 	for i := range hosts {
 		hosts[i] = []byte("www." + testKey(i*61))
@@ -71,8 +74,9 @@ func BenchmarkMatchParallel(b *testing.B) {
 // pair), which keeps the size at 10^6 and exercises tombstone reuse and
 // shard rebuilds.
 func BenchmarkSet(b *testing.B) {
-	m := New[int]()
-	m.Replace(testEntries(1_000_000))
+	m := New(1)
+	replaceInts(m, testEntries(1_000_000))
+	rule := intRule(1, false)
 	existing := make([]string, benchHosts)
 	fresh := make([]string, benchHosts)
 	for i := range existing {
@@ -83,7 +87,7 @@ func BenchmarkSet(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			m.Set(existing[i&(benchHosts-1)], i, false)
+			m.Set(existing[i&(benchHosts-1)], rule)
 			i++
 		}
 	})
@@ -92,7 +96,7 @@ func BenchmarkSet(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			k := fresh[i&(benchHosts-1)]
-			m.Set(k, i, false)
+			m.Set(k, rule)
 			m.Delete(k)
 			i++
 		}
@@ -110,12 +114,13 @@ func BenchmarkSetGrow(b *testing.B) {
 		keys[i] = testKey(i)
 	}
 	lat := make([]time.Duration, n)
+	rule := intRule(1, false)
 	b.ReportAllocs()
 	for b.Loop() {
-		m := New[int]()
+		m := New(1)
 		for i, k := range keys {
 			start := time.Now()
-			m.Set(k, i, false)
+			m.Set(k, rule)
 			lat[i] = time.Since(start)
 		}
 	}
@@ -125,49 +130,83 @@ func BenchmarkSetGrow(b *testing.B) {
 	b.ReportMetric(float64(lat[n-1].Microseconds()), "worst-µs/set")
 }
 
-// BenchmarkReplace measures replacing the whole content with 10^6 entries.
+// BenchmarkReplace measures building and publishing a content of 10^6
+// rules, replacing one of the same keys (so every stat id is kept).
 func BenchmarkReplace(b *testing.B) {
 	es := testEntries(1_000_000)
-	m := New[int]()
+	rules := make([]*actions.Rule, len(es))
+	for i, e := range es {
+		rules[i] = intRule(e.Value, e.Subdomains)
+	}
+	m := New(1)
+	replaceInts(m, es)
 	b.ReportAllocs()
 	for b.Loop() {
-		m.Replace(es)
+		bl := m.NewBuilder(len(es))
+		for i, e := range es {
+			if err := bl.Add(e.Key, rules[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		m.Replace(bl)
 	}
 }
 
-// BenchmarkBytesPerKey reports the heap a Map of 10^6 keys takes, per key,
-// not counting the key strings (the caller's, kept by the map) when built
-// by Replace and by one Set per key.
+// BenchmarkBytesPerKey reports the heap a Table of 10^6 keys takes, per
+// key, with its keys and rules (the rules of the bench's standard set: a
+// proxy to two backends that each host shares with its neighbour), built by
+// a Builder and by one Set per key, and the Go objects the collector finds
+// in it.
 func BenchmarkBytesPerKey(b *testing.B) {
 	const n = 1_000_000
-	es := testEntries(n)
+	keys := make([]string, n)
+	rules := make([]*actions.Rule, n)
+	for i := range n {
+		keys[i] = fmt.Sprintf("app%07d.example-hosting.com", i)
+		js := fmt.Sprintf(`["proxy",{"backends":[["127.%d.%d.%d",8000],["127.%d.%d.%d",8000]]},true]`,
+			i>>16&255, i>>8&255, i&255, (i+1)>>16&255, (i+1)>>8&255, (i+1)&255)
+		r, err := actions.ParseRule([]byte(js))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rules[i] = r
+	}
 	for _, how := range []string{"replace", "set"} {
 		b.Run(how+"/keys=1000000", func(b *testing.B) {
-			var perKey float64
+			var perKey, objects float64
 			for b.Loop() {
-				before := heapInUse()
-				m := New[int]()
+				before, beforeObjs := heapInUse()
+				m := New(1)
 				if how == "replace" {
-					m.Replace(es)
+					bl := m.NewBuilder(n)
+					for i := range n {
+						if err := bl.Add(keys[i], rules[i]); err != nil {
+							b.Fatal(err)
+						}
+					}
+					m.Replace(bl)
 				} else {
-					for _, e := range es {
-						m.Set(e.Key, e.Value, e.Subdomains)
+					for i := range n {
+						m.Set(keys[i], rules[i])
 					}
 				}
-				perKey = float64(heapInUse()-before) / n
+				after, afterObjs := heapInUse()
+				perKey, objects = float64(after-before)/n, float64(afterObjs-beforeObjs)
 				runtime.KeepAlive(m)
 			}
 			b.ReportMetric(perKey, "B/key")
+			b.ReportMetric(objects, "objects")
 		})
 	}
 }
 
-// heapInUse returns the live heap in bytes after a full collection.
-func heapInUse() int64 {
+// heapInUse returns the live heap in bytes and in objects after a full
+// collection.
+func heapInUse() (int64, int64) {
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
+	return int64(ms.HeapAlloc), int64(ms.HeapObjects)
 }
 
 // BenchmarkNormalize measures Normalize of a typical Host header.

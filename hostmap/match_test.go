@@ -14,11 +14,15 @@ type matchCase struct {
 	wantKey string // "" means no match
 }
 
-func runMatchCases[V any](t *testing.T, m *Map[V], cases []matchCase) {
+func runMatchCases(t *testing.T, m *Table, cases []matchCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, key, ok := m.Match([]byte(tc.host), tc.https)
+			h, ok := m.Match([]byte(tc.host), tc.https)
+			key := ""
+			if ok {
+				key = h.Key()
+			}
 			if tc.wantKey == "" {
 				assert.False(t, ok, "Match(%q, https=%v) = %q, want no match", tc.host, tc.https, key)
 				return
@@ -31,11 +35,11 @@ func runMatchCases[V any](t *testing.T, m *Map[V], cases []matchCase) {
 
 // TestMatchSpecExamples holds the examples of SPEC §3 verbatim.
 func TestMatchSpecExamples(t *testing.T) {
-	m := New[string]()
-	m.Set("localhost", "empty 402", false)
-	m.Set("local.ep.io", "spin", true)
-	m.Set("http://ep.io", "redirect", true)
-	m.Set("ep.io", "proxy", true)
+	m := New(1)
+	m.Set("localhost", nameRule("empty402", false))
+	m.Set("local.ep.io", nameRule("spin", true))
+	m.Set("http://ep.io", nameRule("redirect", true))
+	m.Set("ep.io", nameRule("proxy", true))
 	runMatchCases(t, m, []matchCase{
 		{"localhost is empty", "localhost", false, "localhost"},
 		{"sub.localhost is unknown", "sub.localhost", false, ""},
@@ -46,13 +50,13 @@ func TestMatchSpecExamples(t *testing.T) {
 		{"sub.ep.io over http is redirect", "sub.ep.io", false, "http://ep.io"},
 		{"i-love-bees.com is unknown", "i-love-bees.com", false, ""},
 	})
-	v, key, ok := m.Match([]byte("multi.level.sub.local.ep.io"), false)
+	h, ok := m.Match([]byte("multi.level.sub.local.ep.io"), false)
 	require.True(t, ok)
-	assert.Equal(t, "spin", v, "value of the key %q", key)
+	assert.Equal(t, "spin", h.Rule.Text(), "value of the key %q", h.Key())
 }
 
 func TestMatch(t *testing.T) {
-	m := New[string]()
+	m := New(1)
 	for _, r := range []struct {
 		key  string
 		subs bool
@@ -71,7 +75,7 @@ func TestMatch(t *testing.T) {
 		{"[::1]", false},
 		{"http://[2001:db8::1]", false},
 	} {
-		m.Set(r.key, r.key, r.subs)
+		m.Set(r.key, nameRule("x", r.subs))
 	}
 	runMatchCases(t, m, []matchCase{
 		{"exact match ignores subdomains=false", "exact.io", false, "exact.io"},
@@ -99,26 +103,33 @@ func TestMatch(t *testing.T) {
 	})
 }
 
-func TestMatchEmptyMaps(t *testing.T) {
-	var zero Map[int]
-	_, _, ok := zero.Match([]byte("ep.io"), false)
-	assert.False(t, ok, "zero Map matched")
-	m := New[int]()
-	_, _, ok = m.Match([]byte("ep.io"), true)
-	assert.False(t, ok, "empty Map matched")
-	m.Set("ep.io", 1, true)
+func TestMatchEmptyTables(t *testing.T) {
+	m := New(1)
+	_, ok := m.Match([]byte("ep.io"), true)
+	assert.False(t, ok, "empty table matched")
+	m.Set("ep.io", intRule(1, true))
 	m.Delete("ep.io")
-	_, _, ok = m.Match([]byte("ep.io"), false)
-	assert.False(t, ok, "Map matched a deleted key")
+	_, ok = m.Match([]byte("ep.io"), false)
+	assert.False(t, ok, "table matched a deleted key")
+	_, ok = m.Match(nil, false)
+	assert.False(t, ok, "empty host matched")
 }
 
-func TestMatchReturnsStoredKey(t *testing.T) {
-	m := New[int]()
-	key := "http://stored.io"
-	m.Set(key, 7, true)
-	v, got, ok := m.Match([]byte("a.stored.io"), false)
+// TestHitOutlivesChanges holds a Hit while its host's rule is set again and
+// the table is rebuilt: the Hit keeps its rule, and Same tells it apart
+// from a later lookup.
+func TestHitOutlivesChanges(t *testing.T) {
+	m := New(1)
+	m.Set("http://stored.io", intRule(7, true))
+	h, ok := m.Match([]byte("a.stored.io"), false)
 	require.True(t, ok)
-	assert.Equal(t, 7, v)
-	assert.Equal(t, key, got)
-	assert.Same(t, unsafeStringData(key), unsafeStringData(got), "Match must return the stored string, not a copy")
+	again, _ := m.Match([]byte("b.stored.io"), false)
+	assert.True(t, h.Same(&again), "two lookups of an unchanged rule")
+	m.Set("http://stored.io", intRule(8, true))
+	replaceInts(m, []testEntry{{Key: "other.io", Value: 9}})
+	assert.Equal(t, 7, intOf(t, h), "a Hit keeps its rule after the table changed")
+	assert.Equal(t, "http://stored.io", h.Key())
+	m.Set("http://stored.io", intRule(7, true))
+	now, _ := m.Match([]byte("a.stored.io"), false)
+	assert.False(t, h.Same(&now), "Same after the rule was set again")
 }

@@ -1,156 +1,258 @@
 package hostmap
 
-import "sync/atomic"
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
 
-// Table geometry. A shard's table has a power-of-two number of slots, at
-// least minSlots. Writers keep live keys plus tombstones at or below
-// maxLoadNum/maxLoadDen of the slots, so every probe sequence ends at an
-// empty slot; a rebuilt table holds its live keys at or below
-// targetLoadNum/targetLoadDen, which leaves room for a number of writes
-// proportional to its size before the next rebuild (amortised O(1)).
-const (
-	minSlots      = 8
-	maxLoadNum    = 3
-	maxLoadDen    = 4
-	targetLoadNum = 5
-	targetLoadDen = 8
-	shrinkDen     = 8 // shrink when live keys fall below slots/shrinkDen
+	"github.com/mantrid/mantrid/actions"
 )
 
-// entry is one key and its value. Entries are immutable once published:
-// changing a key's value publishes a new entry into the same slot.
-type entry[V any] struct {
-	key        string // the stored key, protocol prefix included
-	value      V
-	kind       kind // protocol prefix length; key[kind:] is the hostname
-	subdomains bool
-}
+// ErrDuplicateKey is returned by Builder.Add and Builder.AddPacked for a
+// key the builder already holds.
+var ErrDuplicateKey = errors.New("hostmap: rule key given twice")
 
-// host returns the entry's hostname, the key without its protocol prefix.
-func (e *entry[V]) host() string { return e.key[e.kind:] }
+// compactMin is the least garbage, in arena bytes, that makes a table
+// rebuild itself; below it a small table never bothers.
+const compactMin = 4 << 20
 
-// slot is one cell of an open-addressing table. e is nil for an empty slot
-// (the end of every probe sequence through it), the table's tomb for a
-// deleted key, else a live entry whose hostname hashes to hash.
+// Table is Mantrid's rule table: rule keys (a bare hostname "ep.io" or a
+// protocol-qualified one "http://ep.io" / "https://ep.io", in NormalizeKey
+// form) mapped to packed rules, with each host's counters.
 //
-// Writers store hash before e, so a reader that loads a live e and then
-// hash sees that entry's hash, unless the slot has since been reused for
-// another key; then the key it loaded was deleted during the lookup and
-// skipping it is correct. Within one table a slot never goes from non-nil
-// back to nil and a key never moves (a new value is stored in its slot), so
-// every slot between a key's home and its own stays non-nil and a lookup
-// never misses a key present throughout it. A rebuild publishes a new table
-// and leaves the old one frozen with every key it held, so a reader still
-// walking the old one misses nothing either.
-type slot[V any] struct {
-	e    atomic.Pointer[entry[V]]
-	hash atomic.Uint64
+// A rule costs a few dozen bytes and no Go pointer: keys and packed rules
+// sit in a byte arena, backends' addresses are interned once per table,
+// the index is 1024 shards of open-addressing slots of two integers, and
+// counters are flat arrays indexed by the host's stat id (actions.Counters).
+// A host keeps its stat id, and so its counters, while it has a rule: when
+// the rule changes and across Replace; its counters go with it when it is
+// deleted, and the id is reused only once no request of the old host can
+// still count (see Reclaim). Stat id 0 counts the requests that match no
+// rule.
+//
+// Readers (Match, Get, Len, Range, Cut's methods, Counts) never lock, never
+// allocate and are safe for concurrent use with each other and with one
+// writer. Writers (Set, Delete, Replace, SetCounts, Reclaim, Cut) serialise
+// on a mutex that readers never take. A change is visible to every reader
+// that starts after the writer returns. Replace publishes a whole new table
+// with one atomic store, so readers see the old set or the new one, never a
+// mix. Set and Delete change one key in O(1) amortised time; the table
+// rebuilds itself (as Replace does) when replaced and deleted rules take
+// more of its arena than live ones.
+type Table struct {
+	mu       sync.Mutex // serialises writers
+	root     atomic.Pointer[root]
+	counters *actions.Counters
+	ids      idPool // writer only
+	scratch  []byte // writer only: a rule being packed
 }
 
-// table is one shard's open-addressing table with linear probing. Its size
-// and tomb never change; a shard grows or shrinks by building a new table
-// and publishing it. Only the writer holding Map.mu stores into slots.
-type table[V any] struct {
-	slots []slot[V]
-	mask  uint64
-	tomb  entry[V] // &tomb marks a deleted slot
+// root is one generation of a table: its index, its arena and its interned
+// backends. Replace and rebuilds make a new root; Set and Delete change
+// the current one in place.
+type root struct {
+	shards   [numShards]atomic.Pointer[shard]
+	counts   [numShards]shardCount // writer only
+	arena    arena
+	backends backendTable
+	n        atomic.Int64 // live keys
+	garbage  int64        // arena bytes of replaced or deleted keys and rules; writer only
 }
 
-// newTable returns an empty table of n slots, a power of two.
-func newTable[V any](n int) *table[V] {
-	return &table[V]{slots: make([]slot[V], n), mask: uint64(n - 1)}
+// New returns an empty table whose counters serve loops event loops.
+func New(loops int) *Table {
+	t := &Table{counters: actions.NewCounters(loops), ids: idPool{next: 1}}
+	t.root.Store(&root{})
+	return t
 }
 
-// slotsFor returns the table size for n live keys after a rebuild.
-func slotsFor(n int) int {
-	size := minSlots
-	for n*targetLoadDen > size*targetLoadNum {
-		size *= 2
+// Counters returns the table's counters. Event loop i counts through
+// Counters().Slot(i, hit.Stat); other goroutines read them with Counts.
+func (t *Table) Counters() *actions.Counters { return t.counters }
+
+// Counts returns the counts of stat id stat (0: unmatched requests).
+func (t *Table) Counts(stat uint32) actions.Counts { return t.counters.Sum(stat) }
+
+// Len returns the number of keys.
+func (t *Table) Len() int { return int(t.root.Load().n.Load()) }
+
+// Get returns the rule stored under exactly key, which must already be
+// normalised. It does not apply the §3 suffix walk; see Match for that.
+func (t *Table) Get(key string) (Hit, bool) {
+	r := t.root.Load()
+	k, host := splitKey(key)
+	b := bytesOf(host)
+	h := hashOf(b)
+	sh := r.shards[h>>shardShift].Load()
+	if sh == nil {
+		return Hit{}, false
 	}
-	return size
+	e, _ := lookup(sh, &r.arena, h, b, k, k)
+	if !e.ok {
+		return Hit{}, false
+	}
+	return r.hit(e), true
 }
 
-// full reports whether a table of n slots with used live or deleted slots
-// must be rebuilt before one more empty slot is taken.
-func full(n, used int) bool {
-	return (used+1)*maxLoadDen > n*maxLoadNum
+// Set stores rule r under key, which must already be normalised
+// (NormalizeKey), and reports whether the key is new. A new key gets a
+// stat id with zero counts; an existing one keeps its id and counts.
+func (t *Table) Set(key string, r *actions.Rule) (created bool) {
+	k, host := splitKey(key)
+	hb := bytesOf(host)
+	h := hashOf(hb)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rt := t.root.Load()
+	ref := t.packRule(rt, r)
+	si := h >> shardShift
+	sh := rt.shard(si)
+	found, free := sh.locate(&rt.arena, h, k, hb)
+	if found >= 0 {
+		s := &sh.slots[found]
+		old := s.val.Load()
+		s.val.Store(valWord(ref, statOf(old), r.Subdomains))
+		rt.garbage += int64(rt.ruleLen(old))
+		t.compactIfWasteful(rt)
+		return false
+	}
+	stat := t.ids.take(t.counters)
+	rt.insert(si, sh, free, h, keyWord(rt.arena.putString(key), k, h), valWord(ref, stat, r.Subdomains))
+	return true
 }
 
-// lookup probes t for hostname host, which hashes to h, and returns its
-// entries of kinds k1 and k2 (nil where absent). It takes no lock and may
-// run concurrently with a writer.
-func lookup[V any, S ~string | ~[]byte](t *table[V], h uint64, host S, k1, k2 kind) (e1, e2 *entry[V]) {
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
-		p := s.e.Load()
-		if p == nil {
-			return e1, e2
-		}
-		if p == &t.tomb || s.hash.Load() != h || p.host() != string(host) {
+// packRule stores r in rt's arena and returns its reference.
+func (t *Table) packRule(rt *root, r *actions.Rule) uint32 {
+	t.scratch = actions.AppendPacked(t.scratch[:0], r, func(addr string) uint32 {
+		return rt.backends.intern(&rt.arena, addr)
+	})
+	ref, b := rt.arena.alloc(len(t.scratch))
+	copy(b, t.scratch)
+	return ref
+}
+
+// Delete removes key, which must already be normalised, and reports
+// whether it was there. Readers that started before Delete may still see
+// the key. A shard that becomes mostly empty is rebuilt smaller, so churn
+// does not grow memory without bound.
+func (t *Table) Delete(key string) bool {
+	k, host := splitKey(key)
+	hb := bytesOf(host)
+	h := hashOf(hb)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rt := t.root.Load()
+	si := h >> shardShift
+	sh := rt.shards[si].Load()
+	if sh == nil {
+		return false
+	}
+	found, _ := sh.locate(&rt.arena, h, k, hb)
+	if found < 0 {
+		return false
+	}
+	s := &sh.slots[found]
+	v := s.val.Load()
+	s.key.Store(tomb)
+	c := &rt.counts[si]
+	c.live--
+	c.tombs++
+	rt.n.Add(-1)
+	rt.garbage += int64(rt.ruleLen(v) + 2 + len(key))
+	t.ids.release(statOf(v), time.Now())
+	if len(sh.slots) > minSlots && c.live*shrinkDen < len(sh.slots) {
+		rt.shards[si].Store(sh.rebuild(&rt.arena, slotsFor(c.live)))
+		c.tombs = 0
+	}
+	t.compactIfWasteful(rt)
+	return true
+}
+
+// shard returns shard si of a root being written, creating it.
+func (r *root) shard(si uint64) *shard {
+	sh := r.shards[si].Load()
+	if sh == nil {
+		sh = newShard(minSlots)
+		r.shards[si].Store(sh)
+	}
+	return sh
+}
+
+// insert adds a key that shard si (sh) does not hold: into slot free, or
+// into a rebuilt shard when sh is too full.
+func (r *root) insert(si uint64, sh *shard, free int, h, key, val uint64) {
+	c := &r.counts[si]
+	if full(len(sh.slots), c.live+c.tombs) {
+		ns := sh.rebuild(&r.arena, slotsFor(c.live+1))
+		ns.putNew(h, key, val)
+		c.tombs = 0
+		r.shards[si].Store(ns)
+	} else {
+		sh.put(free, key, val)
+	}
+	c.live++
+	r.n.Add(1)
+}
+
+// ruleLen returns the length of the packed rule of value word v.
+func (r *root) ruleLen(v uint64) int {
+	return actions.Packed(r.arena.at(ruleOf(v))).Len()
+}
+
+// hit returns the Hit of a key found in r.
+func (r *root) hit(e entry) Hit {
+	p := actions.Packed(r.arena.at(ruleOf(e.val)))
+	return Hit{Rule: p[:p.Len():p.Len()], Subdomains: subsOf(e.val), Stat: statOf(e.val), root: r, key: e.key, val: e.val}
+}
+
+// compactIfWasteful rebuilds the table when garbage outweighs what is
+// live. The caller holds t.mu.
+func (t *Table) compactIfWasteful(rt *root) {
+	if rt.garbage < compactMin || rt.garbage < rt.arena.size-rt.garbage {
+		return
+	}
+	b := t.newBuilder(int(rt.n.Load()))
+	rt.each(func(key, val uint64) {
+		b.copyFrom(rt, key, val)
+	})
+	t.root.Store(b.r)
+}
+
+// each calls fn with the key and value words of every live key of r. The
+// caller holds Table.mu, or r is frozen.
+func (r *root) each(fn func(key, val uint64)) {
+	for si := range r.shards {
+		sh := r.shards[si].Load()
+		if sh == nil {
 			continue
 		}
-		if p.kind == k1 {
-			e1 = p
-		}
-		if p.kind == k2 {
-			e2 = p
-		}
-		if e1 != nil && e2 != nil {
-			return e1, e2
-		}
-	}
-}
-
-// locate returns the slot holding the key (k, host), or -1, and the first
-// slot where it could be inserted: a tombstone or the empty slot ending the
-// probe sequence. Only the writer calls it.
-func (t *table[V]) locate(h uint64, k kind, host string) (found, free int) {
-	free = -1
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
-		p := s.e.Load()
-		switch {
-		case p == nil:
-			if free < 0 {
-				free = int(i)
+		for i := range sh.slots {
+			s := &sh.slots[i]
+			if w := s.key.Load(); w != 0 && w != tomb {
+				fn(w, s.val.Load())
 			}
-			return -1, free
-		case p == &t.tomb:
-			if free < 0 {
-				free = int(i)
-			}
-		case s.hash.Load() == h && p.kind == k && p.host() == host:
-			return int(i), free
 		}
 	}
 }
 
-// put stores e, whose hostname hashes to h, into slot i: hash first, then
-// the entry, as slot's comment requires.
-func (t *table[V]) put(i int, h uint64, e *entry[V]) {
-	t.slots[i].hash.Store(h)
-	t.slots[i].e.Store(e)
+// SetCounts makes the counts of key's host equal to c (open_requests
+// aside), as a store restores them at start; it reports whether key has a
+// rule.
+func (t *Table) SetCounts(key string, c actions.Counts) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h, ok := t.Get(key)
+	if ok {
+		t.counters.SetBase(h.Stat, c)
+	}
+	return ok
 }
 
-// putNew stores e into a table that holds no tombstone and not e's key,
-// such as one being built.
-func (t *table[V]) putNew(h uint64, e *entry[V]) {
-	i := h & t.mask
-	for t.slots[i].e.Load() != nil {
-		i = (i + 1) & t.mask
-	}
-	t.put(int(i), h, e)
-}
-
-// rebuild returns a new unpublished table of n slots holding t's live
-// entries (the entry pointers, not copies), without tombstones.
-func (t *table[V]) rebuild(n int) *table[V] {
-	nt := newTable[V](n)
-	for i := range t.slots {
-		s := &t.slots[i]
-		if p := s.e.Load(); p != nil && p != &t.tomb {
-			nt.putNew(s.hash.Load(), p)
-		}
-	}
-	return nt
+// SetUnmatchedCounts makes the counts of requests that matched no rule
+// (stat id 0) equal to c.
+func (t *Table) SetUnmatchedCounts(c actions.Counts) {
+	t.mu.Lock()
+	t.counters.SetBase(0, c)
+	t.mu.Unlock()
 }

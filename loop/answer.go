@@ -19,21 +19,20 @@ func (cc *clientConn) answer(headLen int) int {
 	el := cc.el
 	req := &cc.req
 	https := cc.internal && forwardedHTTPS(req)
-	host, noRules := cc.route(https)
-	stats := el.e.rules.Unknown
-	var rule *actions.Rule
-	if host != nil {
-		stats, rule = host.Stats, host.Rule
-	}
-	slot := stats.Slot(el.idx)
+	host, found, noRules := cc.route(https)
+	slot := el.e.rules.Counters().Slot(el.idx, host.Stat) // stat 0 when nothing matched
 	slot.Begin(headLen)
+	var rule actions.Packed
+	if found {
+		rule = host.Rule
+	}
 
 	hasBody := req.Chunked || req.ContentLength > 0
 	keepAlive := req.KeepAlive && !el.e.draining.Load()
-	if rule != nil {
-		switch rule.Kind {
+	if found {
+		switch rule.Kind() {
 		case actions.Spin:
-			if cc.park(host, slot, headLen, https) {
+			if cc.park(&host, slot, headLen, https) {
 				return 0
 			}
 			cc.sp.active = false
@@ -45,13 +44,13 @@ func (cc *clientConn) answer(headLen int) int {
 			cc.flushOut() // earlier answers first, in order
 			// Copy what the backend needs out of the head (it aliases the
 			// input), then consume the head so the body follows it.
-			cc.prepareProxy(slot, rule, keepAlive)
+			cc.prepareProxy(slot, &host, keepAlive)
 			cc.consume(headLen)
 			cc.connect()
 			return 0
 		case actions.Empty:
 			// An interim (1xx) code as the only answer can only end by closing.
-			keepAlive = actions.EmptyKeepsAlive(rule.Code, keepAlive)
+			keepAlive = actions.EmptyKeepsAlive(rule.Code(), keepAlive)
 		}
 	}
 	cc.sp.active = false
@@ -104,27 +103,26 @@ func (cc *clientConn) flushOut() {
 }
 
 // route finds the rule for the request. noRules reports an empty table
-// (SPEC §3: no_hosts); a nil host otherwise means no rule matched (unknown).
-// The normalised host is left in cc.el.host.
-func (cc *clientConn) route(https bool) (host *actions.Host, noRules bool) {
+// (SPEC §3: no_hosts); found false otherwise means no rule matched
+// (unknown), and host is then the zero Hit, whose stat id counts unmatched
+// requests. The normalised host is left in cc.el.host.
+func (cc *clientConn) route(https bool) (host hostmap.Hit, found, noRules bool) {
 	rules := cc.el.e.rules
 	name, ok := hostmap.Normalize(cc.el.host[:0], cc.req.Host)
 	cc.el.host = name
-	if rules.Hosts.Len() == 0 {
-		return nil, true
+	if rules.Len() == 0 {
+		return hostmap.Hit{}, false, true
 	}
 	if !ok {
-		return nil, false
+		return hostmap.Hit{}, false, false
 	}
-	h, _, found := rules.Hosts.Match(name, https)
-	if !found {
-		return nil, false
-	}
-	return h, false
+	host, found = rules.Match(name, https)
+	return host, found, false
 }
 
-// appendAnswer appends the response of a local action.
-func (cc *clientConn) appendAnswer(dst []byte, rule *actions.Rule, noRules, https, keepAlive bool) []byte {
+// appendAnswer appends the response of a local action; rule is nil when
+// no rule matched.
+func (cc *clientConn) appendAnswer(dst []byte, rule actions.Packed, noRules, https, keepAlive bool) []byte {
 	head := isHEAD(cc.req.Method)
 	switch {
 	case noRules:
@@ -132,13 +130,13 @@ func (cc *clientConn) appendAnswer(dst []byte, rule *actions.Rule, noRules, http
 	case rule == nil:
 		return cc.appendPage(dst, static.Unknown, keepAlive, head)
 	}
-	switch rule.Kind {
+	switch rule.Kind() {
 	case actions.Empty:
-		return actions.AppendEmpty(dst, rule.Code, keepAlive)
+		return actions.AppendEmpty(dst, rule.Code(), keepAlive)
 	case actions.Redirect:
 		return rule.AppendRedirect(dst, cc.req.Path, https, keepAlive)
 	case actions.Static:
-		return cc.appendPage(dst, rule.Type, keepAlive, head)
+		return cc.appendPage(dst, rule.Text(), keepAlive, head)
 	case actions.NoHosts:
 		return cc.appendPage(dst, static.NoHosts, keepAlive, head)
 	default:

@@ -312,7 +312,7 @@ func (cc *clientConn) reject(err error, received int) {
 	if errors.As(err, &pe) {
 		status = pe.Status
 	}
-	slot := cc.el.e.rules.Unknown.Slot(cc.el.idx)
+	slot := cc.el.e.rules.Counters().Slot(cc.el.idx, 0)
 	slot.Begin(received)
 	before := len(cc.el.out)
 	cc.el.out = actions.AppendEmpty(cc.el.out, status, false)
@@ -328,7 +328,7 @@ func (cc *clientConn) headTimeout() {
 		return
 	}
 	if cc.buffered() > 0 { // a request had begun: tell the client why
-		slot := cc.el.e.rules.Unknown.Slot(cc.el.idx)
+		slot := cc.el.e.rules.Counters().Slot(cc.el.idx, 0)
 		resp := actions.AppendEmpty(cc.el.out[:0], 408, false)
 		slot.Begin(cc.buffered())
 		_, _ = cc.c.Write(resp)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/httpparse"
 	"github.com/mantrid/mantrid/static"
 	"github.com/panjf2000/gnet/v2"
@@ -22,11 +23,11 @@ func testEngine(t testing.TB) (*Engine, *eventLoop) {
 	t.Helper()
 	pages, err := static.Load("")
 	require.NoError(t, err)
-	rules := NewRules(1)
+	rules := hostmap.New(1)
 	add := func(name, rule string) {
 		r, err := actions.ParseRule([]byte(rule))
 		require.NoError(t, err)
-		rules.Hosts.Set(name, &actions.Host{Name: name, Rule: r, Stats: actions.NewStats(1, actions.Counts{})}, r.Subdomains)
+		rules.Set(name, r)
 	}
 	add("empty.test", `["empty", {"code": 403}, true]`)
 	add("page.test", `["static", {"type": "test"}, false]`)
@@ -82,12 +83,12 @@ func TestClientConnAnswersPipelinedRequests(t *testing.T) {
 	assert.Equal(t, 200, resps[0].StatusCode)
 	assert.Equal(t, &el.idleWait, cc.t.list, "an idle connection waits under the idle timeout")
 
-	got := e.rules.Unknown.Snapshot()
+	got := e.rules.Counts(0)
 	assert.Equal(t, int64(0), got.CompletedRequests, "nothing went to unknown")
-	h, _, ok := e.rules.Hosts.Get("page.test")
+	h, ok := e.rules.Get("page.test")
 	require.True(t, ok)
-	assert.Equal(t, int64(2), h.Stats.Snapshot().CompletedRequests)
-	assert.Equal(t, int64(0), h.Stats.Snapshot().OpenRequests)
+	assert.Equal(t, int64(2), e.rules.Counts(h.Stat).CompletedRequests)
+	assert.Equal(t, int64(0), e.rules.Counts(h.Stat).OpenRequests)
 }
 
 func TestClientConnSweepAnswers408(t *testing.T) {

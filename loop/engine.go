@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/httpparse"
 	"github.com/mantrid/mantrid/static"
 	"github.com/panjf2000/gnet/v2"
@@ -68,7 +69,7 @@ type Engine struct {
 	gnet.BuiltinEventEngine
 
 	cfg   Config
-	rules *Rules
+	rules *hostmap.Table
 	pages *static.Pages
 	log   *slog.Logger
 	start time.Time
@@ -94,8 +95,9 @@ type Engine struct {
 	lnInternal map[string]bool // addresses of internal listeners; set before the loops run
 }
 
-// New returns an engine that routes with rules and answers with pages.
-func New(cfg Config, rules *Rules, pages *static.Pages) *Engine {
+// New returns an engine that routes with rules and answers with pages. The
+// table's counters must serve cfg.Loops event loops.
+func New(cfg Config, rules *hostmap.Table, pages *static.Pages) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

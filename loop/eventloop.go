@@ -12,7 +12,7 @@ import (
 // touched only on that loop, except idx and gl which never change.
 type eventLoop struct {
 	e   *Engine
-	idx int // index into per-loop counters (actions.Stats slots)
+	idx int // this loop's index into the per-loop counters (actions.Counters)
 	gl  gnet.EventLoop
 
 	out  []byte // responses gathered during one callback, written once

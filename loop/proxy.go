@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/httpparse"
 	"github.com/mantrid/mantrid/static"
 	"github.com/panjf2000/gnet/v2"
@@ -15,7 +16,7 @@ import (
 // proxyState is the client side of one proxied request. It lives in the
 // clientConn and is reset for each request; all of it is loop-owned.
 type proxyState struct {
-	rule     *actions.Rule
+	rule     hostmap.Hit // the host's rule when the request arrived
 	slot     *actions.Slot
 	head     []byte // the head to send, built once (reused buffer)
 	be       *backendConn
@@ -47,10 +48,10 @@ func (p *proxyState) end(completed bool) {
 // prepareProxy readies the parsed request (cc.req) for a backend: it copies
 // everything it needs out of the request, whose bytes the caller then
 // consumes before calling connect.
-func (cc *clientConn) prepareProxy(slot *actions.Slot, rule *actions.Rule, keepAlive bool) {
+func (cc *clientConn) prepareProxy(slot *actions.Slot, rule *hostmap.Hit, keepAlive bool) {
 	req := &cc.req
 	p := &cc.px
-	p.rule, p.slot, p.be, p.attempt, p.ended, p.tried, p.queued = rule, slot, nil, 0, false, 0, false
+	p.rule, p.slot, p.be, p.attempt, p.ended, p.tried, p.queued = *rule, slot, nil, 0, false, 0, false
 	cc.badBody = false
 	p.gen++
 	if p.head == nil { // the connection's first request: size it once
@@ -76,7 +77,7 @@ func (cc *clientConn) prepareProxy(slot *actions.Slot, rule *actions.Rule, keepA
 func (cc *clientConn) connect() {
 	p := &cc.px
 	p.attempt++
-	p.choice = pickBackend(len(p.rule.Backends), p.tried)
+	p.choice = pickBackend(p.rule.Rule.Backends(), p.tried)
 	addr := p.rule.BackendAddr(p.choice)
 	el := cc.el
 	if be := el.pool.get(addr); be != nil {
@@ -265,11 +266,11 @@ func (cc *clientConn) connectFailed() {
 	if p.choice < 64 {
 		p.tried |= 1 << p.choice
 	}
-	if p.attempt >= p.rule.Attempts {
+	if p.attempt >= p.rule.Rule.Attempts() {
 		cc.answerLocally(static.Timeout)
 		return
 	}
-	delay := p.rule.Delay
+	delay := p.rule.Rule.Delay()
 	if delay <= 0 {
 		cc.connect()
 		return

@@ -20,7 +20,7 @@ func newProxyPair(t testing.TB) *proxyPair {
 	e, el := testEngine(t)
 	r, err := actions.ParseRule([]byte(`["proxy", {"backends": [["127.0.0.1", 9]]}, false]`))
 	require.NoError(t, err)
-	e.rules.Hosts.Set("proxy.test", &actions.Host{Name: "proxy.test", Rule: r, Stats: actions.NewStats(1, actions.Counts{})}, false)
+	e.rules.Set("proxy.test", r)
 	cc, f := newTestConn(e, el)
 	back := &fakeConn{}
 	be := &backendConn{c: back, el: el, addr: "127.0.0.1:9", state: beIdle}

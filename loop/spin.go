@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/static"
 	"github.com/panjf2000/gnet/v2"
 )
@@ -20,7 +21,7 @@ type spinState struct {
 	index    int    // position in eventLoop.parked
 	host     []byte // normalised request host, for matching rule changes
 	https    bool
-	seen     *actions.Host // what the host matched when parked
+	seen     hostmap.Hit // what the host matched when parked
 	slot     *actions.Slot
 	headLen  int
 	interval int64 // check_interval, ns
@@ -32,7 +33,7 @@ type spinState struct {
 // park holds the current request (its head is headLen bytes, not consumed).
 // The first time a request is parked its timeout starts; later re-parks
 // (a rule change that left it on spin) keep that timeout.
-func (cc *clientConn) park(h *actions.Host, slot *actions.Slot, headLen int, https bool) bool {
+func (cc *clientConn) park(h *hostmap.Hit, slot *actions.Slot, headLen int, https bool) bool {
 	el := cc.el
 	sp := &cc.sp
 	if !sp.active {
@@ -42,7 +43,7 @@ func (cc *clientConn) park(h *actions.Host, slot *actions.Slot, headLen int, htt
 		sp.active = true
 		sp.gen++
 		gen := sp.gen
-		time.AfterFunc(h.Rule.Timeout, func() {
+		time.AfterFunc(h.Rule.Timeout(), func() {
 			_ = el.gl.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
 				if !cc.closed && cc.state == stateSpin && cc.sp.gen == gen {
 					cc.spinTimeout()
@@ -51,10 +52,10 @@ func (cc *clientConn) park(h *actions.Host, slot *actions.Slot, headLen int, htt
 			}))
 		})
 	}
-	sp.slot, sp.headLen, sp.https, sp.seen = slot, headLen, https, h
+	sp.slot, sp.headLen, sp.https, sp.seen = slot, headLen, https, *h
 	sp.isHead, sp.keep = isHEAD(cc.req.Method), cc.req.KeepAlive
 	sp.host = append(sp.host[:0], el.host...)
-	sp.interval = int64(h.Rule.CheckInterval)
+	sp.interval = int64(h.Rule.CheckInterval())
 	sp.checkAt = el.e.now() + sp.interval
 	cc.state = stateSpin
 	unlink(cc)
@@ -169,7 +170,7 @@ func (el *eventLoop) checkParked(now int64) {
 			return
 		}
 		cc.sp.checkAt = now + cc.sp.interval
-		if h, _, _ := el.e.rules.Hosts.Match(cc.sp.host, cc.sp.https); h != cc.sp.seen {
+		if h, _ := el.e.rules.Match(cc.sp.host, cc.sp.https); !h.Same(&cc.sp.seen) {
 			cc.release()
 		}
 	})

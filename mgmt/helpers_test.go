@@ -1,6 +1,7 @@
 package mgmt
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/hostmap"
+	"github.com/mantrid/mantrid/mgmt/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,6 +20,47 @@ func mustRule(t testing.TB, js string) *actions.Rule {
 	r, err := actions.ParseRule([]byte(js))
 	require.NoError(t, err, "rule %s", js)
 	return r
+}
+
+// testRules is a rule table with the memory store that feeds it, as the
+// daemon has a table with its store.
+type testRules struct {
+	table *hostmap.Table
+	store *store.Memory
+}
+
+func newRules(loops int, onChange func(string)) *testRules {
+	t := hostmap.New(loops)
+	return &testRules{table: t, store: store.NewMemory(t, onChange)}
+}
+
+// rules returns the table's rules as key → canonical JSON.
+func (r *testRules) rules() map[string]string {
+	out := map[string]string{}
+	r.table.Range(func(key string, h hostmap.Hit) bool {
+		out[key] = string(h.Unpack().AppendJSON(nil))
+		return true
+	})
+	return out
+}
+
+// replace replaces the table's rules with key → rule JSON.
+func (r *testRules) replace(t testing.TB, rules map[string]string) {
+	t.Helper()
+	b := r.table.NewBuilder(len(rules))
+	for key, js := range rules {
+		require.NoError(t, b.Add(key, mustRule(t, js)))
+	}
+	require.NoError(t, r.store.Replace(context.Background(), b))
+}
+
+// get returns key's rule as canonical JSON, or "".
+func (r *testRules) get(key string) string {
+	h, ok := r.table.Get(key)
+	if !ok {
+		return ""
+	}
+	return string(h.Unpack().AppendJSON(nil))
 }
 
 // changes records onChange calls.

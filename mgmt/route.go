@@ -15,12 +15,13 @@ const (
 	resRule                      // /hostname/HOST/
 	resStats                     // /stats/
 	resHostStats                 // /stats/HOST/
+	resState                     // /state/
 )
 
 // allowHeader returns res's methods, as sent in Allow with a 405.
 func allowHeader(res resource) string {
 	switch res {
-	case resRules:
+	case resRules, resState:
 		return "GET, HEAD, PUT"
 	case resRule:
 		return "GET, HEAD, PUT, DELETE"
@@ -34,7 +35,7 @@ func allows(res resource, method string) bool {
 	case http.MethodGet, http.MethodHead:
 		return true
 	case http.MethodPut:
-		return res == resRules || res == resRule
+		return res == resRules || res == resRule || res == resState
 	case http.MethodDelete:
 		return res == resRule
 	}
@@ -51,7 +52,7 @@ type route struct {
 
 // parseRoute parses an escaped request path (URL.EscapedPath). The
 // collections are /hostname/ and /stats/; one host is /hostname/HOST/ or
-// /stats/HOST/. The trailing slash is optional, and the prefixes match
+// /stats/HOST/; /state/ is both at once (export and import). The trailing slash is optional, and the prefixes match
 // case-insensitively, as the first Mantrid lower-cased paths. HOST is one
 // percent-decoded segment, or a protocol-qualified key whose "//" may be
 // written as is or as %2F%2F ("/hostname/http://ep.io/" and
@@ -59,6 +60,9 @@ type route struct {
 // the API. Routing by hand, rather than with http.ServeMux, keeps the "//"
 // that ServeMux would clean away.
 func parseRoute(escaped string) route {
+	if rest, ok := cutPrefixFold(escaped, "/state"); ok && (rest == "" || rest == "/") {
+		return route{res: resState}
+	}
 	for _, p := range [...]struct {
 		prefix   string
 		all, one resource
@@ -106,4 +110,12 @@ func hostSegment(seg string) (string, bool) {
 		return "", false
 	}
 	return host, true
+}
+
+// cutPrefixFold cuts prefix, matched case-insensitively, off s.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/mgmt/api"
 	"github.com/mantrid/mantrid/mgmt/state"
+	"github.com/mantrid/mantrid/mgmt/store"
 )
 
 // cancelCheckEvery is how many bulk entries are decoded between checks
@@ -18,20 +19,23 @@ import (
 const cancelCheckEvery = 4096
 
 // bulkEntryGuess is a typical size of one bulk entry in bytes, to size the
-// list of rules from the body's length.
+// table being built from the body's length.
 const bulkEntryGuess = 80
 
 // errStop ends a bulk decode early; the reason is kept beside it.
 var errStop = errors.New("mgmt: stop decoding")
 
 // getRules answers GET /hostname/: every rule as {host: rule}, streamed,
-// in no particular order.
+// in no particular order, from one cut of the table (no change half seen).
 func (s *Server) getRules(w http.ResponseWriter, r *http.Request) int {
-	list := s.store.hostList()
-	err := stream(w, r, len(list), func(dst []byte, i int) []byte {
-		dst = appendKey(dst, list[i].Name)
+	cut := s.table.Cut()
+	var rule actions.Rule
+	err := stream(w, r, cut.Len(), func(dst []byte, i int) []byte {
+		dst = appendKey(dst, cut.Key(i))
 		dst = append(dst, ':')
-		return list[i].Rule.AppendJSON(dst)
+		h := cut.Hit(i)
+		h.UnpackInto(&rule)
+		return rule.AppendJSON(dst)
 	})
 	if err != nil {
 		s.log.Debug("api: GET /hostname/ cut short", "err", err)
@@ -40,30 +44,36 @@ func (s *Server) getRules(w http.ResponseWriter, r *http.Request) int {
 }
 
 // putRules answers PUT /hostname/: the body {host: rule} replaces every
-// rule at once, or nothing changes.
+// rule at once, or nothing changes. Hosts that keep a rule keep their
+// counters.
 func (s *Server) putRules(w http.ResponseWriter, r *http.Request) int {
 	start := time.Now()
 	body, e := readBody(w, r, s.opts.MaxBodyBytes)
 	if e != nil {
 		return writeError(w, e)
 	}
-	list, e := decodeRules(r.Context(), body)
+	b, e := s.decodeRules(r.Context(), body)
 	if e != nil {
 		return writeError(w, e)
 	}
-	s.store.replace(list)
-	s.log.Info("rules replaced", "rules", len(list), "bytes", len(body), "took", time.Since(start))
+	n := b.Len()
+	if err := s.store.Replace(r.Context(), b); err != nil {
+		return writeError(w, storeProblem(err))
+	}
+	s.log.Info("rules replaced", "rules", n, "bytes", len(body), "took", time.Since(start))
+	s.afterBulk()
 	return writeOK(w)
 }
 
-// decodeRules validates a bulk body and returns its rules under normalised
-// keys, in document order. The first bad entry in document order is the
-// error, with its code and its name in Host; then a key given twice.
-func decodeRules(ctx context.Context, body string) ([]named, *api.Error) {
-	list := make([]named, 0, len(body)/bulkEntryGuess)
-	var bad *api.Error
+// decodeRules validates a bulk body into a table builder, keys normalised.
+// The first bad entry in document order is the error, with its code and
+// its name in Host; then the first key given twice.
+func (s *Server) decodeRules(ctx context.Context, body string) (*hostmap.Builder, *api.Error) {
+	b := s.table.NewBuilder(len(body) / bulkEntryGuess)
+	var bad, dup *api.Error
+	n := 0
 	err := state.DecodeObject(body, func(name string, v any) error {
-		if len(list)%cancelCheckEvery == 0 && ctx.Err() != nil {
+		if n++; n%cancelCheckEvery == 0 && ctx.Err() != nil {
 			bad = &api.Error{Code: api.CodeBodyUnreadable, Detail: "the request was cancelled"}
 			return errStop
 		}
@@ -77,7 +87,9 @@ func decodeRules(ctx context.Context, body string) ([]named, *api.Error) {
 			bad = ruleProblem(err, name)
 			return errStop
 		}
-		list = append(list, named{key: key, rule: rule})
+		if err := b.Add(key, rule); err != nil && dup == nil {
+			dup = &api.Error{Code: api.CodeHostnameDuplicate, Detail: "two entries name the same rule key", Host: key}
+		}
 		return nil
 	})
 	switch {
@@ -87,11 +99,10 @@ func decodeRules(ctx context.Context, body string) ([]named, *api.Error) {
 		return nil, &api.Error{Code: api.CodeBodyNotADict, Detail: "the body must be a JSON object {host: rule}"}
 	case err != nil:
 		return nil, &api.Error{Code: api.CodeBadJSON, Detail: "the body is " + err.Error()}
+	case dup != nil:
+		return nil, dup
 	}
-	if dup, ok := duplicateKey(list); ok {
-		return nil, &api.Error{Code: api.CodeHostnameDuplicate, Detail: "two entries name the same rule key", Host: dup}
-	}
-	return list, nil
+	return b, nil
 }
 
 // keyProblem says why NormalizeKey refused a key, without quoting it.
@@ -107,6 +118,16 @@ func ruleProblem(err error, host string) *api.Error {
 	return &api.Error{Code: actions.CodeHostDetailsNotList, Detail: "invalid rule", Host: host}
 }
 
+// storeProblem turns a store's refusal into an API error: 503, nothing
+// changed.
+func storeProblem(err error) *api.Error {
+	detail := "the rule store could not commit the change; nothing changed: " + err.Error()
+	if errors.Is(err, store.ErrClosed) {
+		detail = "Mantrid is stopping; nothing changed"
+	}
+	return &api.Error{Code: api.CodeStoreUnavailable, Detail: detail}
+}
+
 // oneRule answers GET, PUT and DELETE on /hostname/HOST/.
 func (s *Server) oneRule(w http.ResponseWriter, r *http.Request, host string) int {
 	key, err := hostmap.NormalizeKey(host)
@@ -117,10 +138,17 @@ func (s *Server) oneRule(w http.ResponseWriter, r *http.Request, host string) in
 	case http.MethodPut:
 		return s.putRule(w, r, key)
 	case http.MethodDelete:
-		s.store.Delete(key)
+		if _, err := s.store.Delete(r.Context(), key); err != nil {
+			return writeError(w, storeProblem(err))
+		}
 		return writeOK(w)
 	}
-	rule, _ := s.store.Get(key)
+	h, ok := s.table.Get(key)
+	if !ok {
+		return writeBody(w, http.StatusOK, []byte("null"))
+	}
+	var rule actions.Rule
+	h.UnpackInto(&rule)
 	return writeBody(w, http.StatusOK, rule.AppendJSON(make([]byte, 0, 128)))
 }
 
@@ -134,8 +162,8 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request, key string) int
 	if err != nil {
 		return writeError(w, ruleProblem(err, key))
 	}
-	if err := s.store.Set(key, rule); err != nil {
-		return writeError(w, &api.Error{Code: api.CodeHostnameInvalid, Detail: keyProblem(err), Host: key})
+	if err := s.store.Set(r.Context(), key, rule); err != nil {
+		return writeError(w, storeProblem(err))
 	}
 	s.log.Debug("rule set", "host", key, "action", rule.Kind.String())
 	return writeOK(w)

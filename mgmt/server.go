@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/mgmt/api"
+	"github.com/mantrid/mantrid/mgmt/store"
 )
 
 // Defaults of ServerOptions.
@@ -54,6 +56,13 @@ type ServerOptions struct {
 	// Logger receives a DEBUG line per request, an INFO line per bulk
 	// replace and errors. Default: discard.
 	Logger *slog.Logger
+	// SaveStats, when set, persists the counters at once; an import (PUT
+	// /state/) calls it after setting them.
+	SaveStats func() error
+	// AfterBulk, when set, runs in a goroutine of its own after each bulk
+	// replace or import has been answered (the daemon gives the memory
+	// of the old table and of the body back to the system).
+	AfterBulk func()
 }
 
 // Validate refuses negative limits and timeouts. NewServer gives a zero or
@@ -96,11 +105,12 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	return o
 }
 
-// Server is the REST API (SPEC §7) over a Store. One Server may serve any
-// number of listeners; Shutdown stops them all. It is safe for concurrent
-// use.
+// Server is the REST API (SPEC §7): it reads the rule table and writes
+// through the store that feeds it. One Server may serve any number of
+// listeners; Shutdown stops them all. It is safe for concurrent use.
 type Server struct {
-	store *Store
+	table *hostmap.Table
+	store store.Store
 	opts  ServerOptions
 	log   *slog.Logger
 	srv   *http.Server
@@ -110,11 +120,12 @@ type Server struct {
 	drained chan struct{} // closed when active drops to 0, while Shutdown waits
 }
 
-// NewServer returns a Server for store with opts (see ServerOptions for
-// defaults). It serves nothing until Serve.
-func NewServer(store *Store, opts ServerOptions) *Server {
+// NewServer returns a Server over table, whose changes it commits to st,
+// with opts (see ServerOptions for defaults). st must feed table. It serves
+// nothing until Serve.
+func NewServer(table *hostmap.Table, st store.Store, opts ServerOptions) *Server {
 	opts = opts.withDefaults()
-	s := &Server{store: store, opts: opts, log: opts.Logger}
+	s := &Server{table: table, store: st, opts: opts, log: opts.Logger}
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
@@ -213,6 +224,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) int {
 		return writeError(w, &api.Error{Code: api.CodeMethodNotAllowed, Detail: "this path allows " + allowHeader(rt.res)})
 	}
 	switch rt.res {
+	case resState:
+		if r.Method == http.MethodPut {
+			return s.putState(w, r)
+		}
+		return s.getState(w, r)
 	case resRules:
 		if r.Method == http.MethodPut {
 			return s.putRules(w, r)
@@ -239,4 +255,11 @@ func (s *Server) recoverPanic(r *http.Request) {
 			"panic", safeText(fmt.Sprint(v)), "stack", string(debug.Stack()))
 	}
 	panic(http.ErrAbortHandler)
+}
+
+// afterBulk starts the AfterBulk hook, if any.
+func (s *Server) afterBulk() {
+	if s.opts.AfterBulk != nil {
+		go s.opts.AfterBulk()
+	}
 }

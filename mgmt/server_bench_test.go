@@ -4,21 +4,24 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// storeWith returns a Server over a Store holding the n rules of bulkBody.
-func storeWith(b *testing.B, n int) (*Server, *Store) {
+// storeWith returns a Server over a table holding the n rules of
+// bulkBody, with a memory store.
+func storeWith(b *testing.B, n int) (*Server, *testRules) {
 	b.Helper()
-	store := NewStore(4, nil, nil)
-	list, e := decodeRules(context.Background(), bulkBody(n))
+	rules := newRules(4, nil)
+	s := NewServer(rules.table, rules.store, ServerOptions{})
+	bl, e := s.decodeRules(context.Background(), bulkBody(n))
 	if e != nil {
 		b.Fatal(e)
 	}
-	store.replace(list)
-	return NewServer(store, ServerOptions{}), store
+	if err := rules.store.Replace(context.Background(), bl); err != nil {
+		b.Fatal(err)
+	}
+	return s, rules
 }
 
 // BenchmarkSingleHostPutWith1M times PUT /hostname/HOST/ through the
@@ -81,26 +84,14 @@ func BenchmarkGetAll1M(b *testing.B) {
 	}
 }
 
-// BenchmarkSave1M times one state file save of a million rules.
-func BenchmarkSave1M(b *testing.B) {
-	_, store := storeWith(b, 1_000_000)
-	saver := NewSaver(store, filepath.Join(b.TempDir(), "state.json"), 0, nil)
+// BenchmarkCut1M times the cut of a million rules that GET /hostname/,
+// GET /state/ and every snapshot take while holding the table's writer
+// mutex: how long they hold up API writes (never the event loops).
+func BenchmarkCut1M(b *testing.B) {
+	_, rules := storeWith(b, 1_000_000)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := saver.Flush(); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkHostList1M times the copy of a million host pointers that GET
-// /hostname/, GET /stats/ and every save make while holding the Store's
-// writer mutex: how long they hold up API writes (never the event loops).
-func BenchmarkHostList1M(b *testing.B) {
-	_, store := storeWith(b, 1_000_000)
-	b.ReportAllocs()
-	for b.Loop() {
-		if len(store.hostList()) != 1_000_000 {
+		if rules.table.Cut().Len() != 1_000_000 {
 			b.Fatal("wrong length")
 		}
 	}

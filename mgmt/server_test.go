@@ -26,15 +26,13 @@ const (
 	emptyRule    = `["empty",{"code":402},false]`
 )
 
-// newTestServer returns a Server over a Store holding ep.io (proxy),
+// newTestServer returns a Server over a table holding ep.io (proxy),
 // http://ep.io (redirect) and localhost (empty).
-func newTestServer(t testing.TB, opts ServerOptions) (*Server, *Store) {
+func newTestServer(t testing.TB, opts ServerOptions) (*Server, *testRules) {
 	t.Helper()
-	store := NewStore(2, nil, nil)
-	require.NoError(t, store.Replace(map[string]*actions.Rule{
-		"ep.io": mustRule(t, proxyRule), "http://ep.io": mustRule(t, redirectRule), "localhost": mustRule(t, emptyRule),
-	}))
-	return NewServer(store, opts), store
+	r := newRules(2, nil)
+	r.replace(t, map[string]string{"ep.io": proxyRule, "http://ep.io": redirectRule, "localhost": emptyRule})
+	return NewServer(r.table, r.store, opts), r
 }
 
 func do(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
@@ -160,7 +158,7 @@ func TestAPIRuleCodes(t *testing.T) {
 		{`[1,{},false]`, actions.CodeHostActionInvalid},
 	} {
 		s, store := newTestServer(t, ServerOptions{})
-		before := store.Rules()
+		before := store.rules()
 		w := do(s.Handler(), "PUT", "/hostname/New.io/", tt.body)
 		var e api.Error
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &e), "body %s", w.Body)
@@ -177,7 +175,7 @@ func TestAPIRuleCodes(t *testing.T) {
 		assert.Equal(t, tt.code, e.Code, "bulk PUT %s", tt.body)
 		assert.Equal(t, "Bad.io", e.Host, "bulk PUT names the entry as sent")
 		assert.NotEmpty(t, e.Detail)
-		assert.Equal(t, before, store.Rules(), "a refused PUT changed the rules")
+		assert.Equal(t, before, store.rules(), "a refused PUT changed the rules")
 	}
 }
 
@@ -205,7 +203,7 @@ func TestAPIBulkPut(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s, store := newTestServer(t, ServerOptions{})
-			before := store.Rules()
+			before := store.rules()
 			w := do(s.Handler(), "PUT", "/hostname", tt.body)
 			assert.Equal(t, tt.status, w.Code, "body %q: answer %s", tt.body, w.Body)
 			if tt.status == 200 {
@@ -222,7 +220,7 @@ func TestAPIBulkPut(t *testing.T) {
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &e), "body %s", w.Body)
 			assert.Equal(t, tt.code, e.Code, "body %q", tt.body)
 			assert.Equal(t, tt.host, e.Host, "body %q", tt.body)
-			assert.Equal(t, before, store.Rules(), "a refused bulk PUT changed the rules")
+			assert.Equal(t, before, store.rules(), "a refused bulk PUT changed the rules")
 			assert.False(t, bytes.ContainsFunc(w.Body.Bytes(), func(r rune) bool { return r < 0x20 }), "control bytes in %q", w.Body)
 		})
 	}
@@ -232,9 +230,9 @@ func TestAPIBulkPut(t *testing.T) {
 // the counters of hosts that stay.
 func TestAPIBulkKeepsStats(t *testing.T) {
 	s, store := newTestServer(t, ServerOptions{})
-	h, _, _ := store.Hosts().Get("ep.io")
-	h.Stats.Slot(0).Begin(100)
-	h.Stats.Slot(0).End(true)
+	h, _ := store.table.Get("ep.io")
+	store.table.Counters().Slot(0, h.Stat).Begin(100)
+	store.table.Counters().Slot(0, h.Stat).End(true)
 	w := do(s.Handler(), "PUT", "/hostname/", `{"ep.io":`+emptyRule+`}`)
 	require.Equal(t, 200, w.Code, w.Body.String())
 	w = do(s.Handler(), "GET", "/stats/ep.io/", "")
@@ -294,14 +292,14 @@ func TestAPIHead(t *testing.T) {
 
 func TestAPIPutIsLive(t *testing.T) {
 	var ch changes
-	store := NewStore(1, nil, ch.record)
-	s := NewServer(store, ServerOptions{})
+	rules := newRules(1, ch.record)
+	s := NewServer(rules.table, rules.store, ServerOptions{})
 	w := do(s.Handler(), "PUT", "/hostname/http:%2F%2FEP.io/", redirectRule)
 	require.Equal(t, 200, w.Code, w.Body.String())
-	h, subs, ok := store.Hosts().Get("http://ep.io")
-	require.True(t, ok, "a 200 is live in the map the loops read")
-	assert.True(t, subs)
-	assert.Equal(t, redirectRule, string(h.Rule.AppendJSON(nil)))
+	h, ok := rules.table.Get("http://ep.io")
+	require.True(t, ok, "a 200 is live in the table the loops read")
+	assert.True(t, h.Subdomains)
+	assert.Equal(t, redirectRule, string(h.Unpack().AppendJSON(nil)))
 	assert.Equal(t, []string{"http://ep.io"}, ch.get())
 	do(s.Handler(), "PUT", "/hostname/", `{}`)
 	assert.Equal(t, []string{"http://ep.io", ""}, ch.get())
@@ -309,8 +307,8 @@ func TestAPIPutIsLive(t *testing.T) {
 
 func TestAPIStatsShadowedUnknown(t *testing.T) {
 	s, store := newTestServer(t, ServerOptions{})
-	require.NoError(t, store.Set("unknown", mustRule(t, emptyRule)))
-	store.Unknown().Slot(0).Begin(5)
+	require.NoError(t, store.store.Set(context.Background(), "unknown", mustRule(t, emptyRule)))
+	store.table.Counters().Slot(0, 0).Begin(5)
 	w := do(s.Handler(), "GET", "/stats/", "")
 	var all map[string]api.Stats
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &all), w.Body.String())

@@ -9,28 +9,37 @@ import (
 	"github.com/mantrid/mantrid/mgmt/state"
 )
 
+// statsEntry is one member of GET /stats/.
+type statsEntry struct {
+	key  string
+	stat uint32
+}
+
+// statsList returns every rule's key and stat id, and "unknown" with the
+// unmatched requests' id unless a rule is named "unknown" (the first
+// Mantrid's shared key, see state.UnknownHost).
+func (s *Server) statsList() []statsEntry {
+	list := make([]statsEntry, 0, s.table.Len()+1)
+	shadowed := false
+	s.table.Range(func(key string, h hostmap.Hit) bool {
+		list = append(list, statsEntry{key, h.Stat})
+		shadowed = shadowed || key == state.UnknownHost
+		return true
+	})
+	if !shadowed {
+		list = append(list, statsEntry{state.UnknownHost, 0})
+	}
+	return list
+}
+
 // getStats answers GET /stats/: {host: stats} for every rule and
 // "unknown", streamed, in no particular order.
 func (s *Server) getStats(w http.ResponseWriter, r *http.Request) int {
-	list := s.store.hostList()
-	shadowed := false
-	for _, h := range list {
-		shadowed = shadowed || h.Name == state.UnknownHost
-	}
-	extra := 1
-	if shadowed {
-		extra = 0
-	}
-	err := stream(w, r, len(list)+extra, func(dst []byte, i int) []byte {
-		if i < extra {
-			dst = appendKey(dst, state.UnknownHost)
-			dst = append(dst, ':')
-			return appendCounts(dst, s.store.unknown.Snapshot())
-		}
-		h := list[i-extra]
-		dst = appendKey(dst, h.Name)
+	list := s.statsList()
+	err := stream(w, r, len(list), func(dst []byte, i int) []byte {
+		dst = appendKey(dst, list[i].key)
 		dst = append(dst, ':')
-		return appendCounts(dst, h.Stats.Snapshot())
+		return appendCounts(dst, s.table.Counts(list[i].stat))
 	})
 	if err != nil {
 		s.log.Debug("api: GET /stats/ cut short", "err", err)
@@ -39,17 +48,21 @@ func (s *Server) getStats(w http.ResponseWriter, r *http.Request) int {
 }
 
 // getHostStats answers GET /stats/HOST/: that host's counters, or {} when
-// it has no rule (SPEC §7).
+// it has no rule (SPEC §7); "unknown" gives the unmatched requests' unless
+// a rule has that name.
 func (s *Server) getHostStats(w http.ResponseWriter, r *http.Request, host string) int {
 	key, err := hostmap.NormalizeKey(host)
 	if err != nil {
 		return writeError(w, &api.Error{Code: api.CodeHostnameInvalid, Detail: keyProblem(err), Host: host})
 	}
-	c, ok := s.store.Stats(key)
-	if !ok {
-		return writeBody(w, http.StatusOK, []byte("{}"))
+	h, ok := s.table.Get(key)
+	switch {
+	case ok:
+		return writeJSON(w, statsOf(s.table.Counts(h.Stat)))
+	case key == state.UnknownHost:
+		return writeJSON(w, statsOf(s.table.Counts(0)))
 	}
-	return writeJSON(w, statsOf(c))
+	return writeBody(w, http.StatusOK, []byte("{}"))
 }
 
 // statsOf converts counters to their wire form.

@@ -73,6 +73,8 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == api.HostnamesPath:
 		f.hostnames(w, r.Method, body)
+	case path == api.StatePath:
+		f.state(w, r.Method, body)
 	case strings.HasPrefix(path, api.HostnamesPath):
 		f.hostname(w, r.Method, segment(path, api.HostnamesPath), body)
 	case path == api.StatsPath && r.Method == http.MethodGet:
@@ -117,6 +119,35 @@ func (f *fakeAPI) hostnames(w http.ResponseWriter, method string, body []byte) {
 			next[host] = rule
 		}
 		f.rules = next
+		reply(w, 200, api.OK{OK: true})
+	default:
+		reply(w, 405, api.Error{Code: api.CodeMethodNotAllowed})
+	}
+}
+
+func (f *fakeAPI) state(w http.ResponseWriter, method string, body []byte) {
+	switch method {
+	case http.MethodGet:
+		reply(w, 200, api.State{Hosts: f.rules, Stats: f.stats})
+	case http.MethodPut:
+		var st api.State
+		if err := sonic.Unmarshal(body, &st); err != nil || st.Hosts == nil {
+			reply(w, 400, api.Error{Code: api.CodeStateNotADict, Detail: "not a state document"})
+			return
+		}
+		next := make(map[string]json.RawMessage, len(st.Hosts))
+		for host, raw := range st.Hosts {
+			rule, err := parse(raw)
+			if err != nil {
+				reply(w, 400, api.Error{Code: err.Code, Detail: err.Detail, Host: host})
+				return
+			}
+			next[host] = rule
+		}
+		f.rules, f.stats = next, st.Stats
+		if f.stats == nil {
+			f.stats = map[string]api.Stats{}
+		}
 		reply(w, 200, api.OK{OK: true})
 	default:
 		reply(w, 405, api.Error{Code: api.CodeMethodNotAllowed})

@@ -30,8 +30,8 @@ Examples:
   mantrid-client set ep.io spin true       (hold requests while restarting)
   mantrid-client delete top-secret.com
   mantrid-client stats ep.io
-  mantrid-client export > rules.json
-  mantrid-client --url http://10.0.0.1:8042 import rules.json
+  mantrid-client export > state.json
+  mantrid-client --url http://10.0.0.1:8042 import state.json
 
 Output: tables and text on stdout, or JSON with --json; messages and
 errors on stderr. Options may come before or right after the command.
@@ -126,25 +126,29 @@ Requests that matched no rule are counted under "unknown". A hostname
 without counters prints no row. With --json it prints the API's JSON:
 {host: counters} for all, or the host's counters ({} when none).`
 
-const exportHelp = `Prints every rule as one JSON object, {"hostname": [action, options,
-subdomains], ...}, sorted by hostname, one rule per line: a backup that
-import restores, and that diffs well.
+const exportHelp = `Prints every rule and every host's counters in the first Mantrid's state
+file format, {"hosts": {"hostname": [action, options, subdomains], ...},
+"stats": {"hostname": {counters}, ...}}, sorted by hostname, one entry per
+line: a backup that import restores, that diffs well, and that the first
+Mantrid loads as its state file.
 
 Example:
-  mantrid-client export > rules.json`
+  mantrid-client export > state.json`
 
-const importHelp = `Replaces every rule with those in FILE (or standard input, for -): a JSON
-object {"hostname": [action, options, subdomains], ...} as export writes
-it. Rules not in the file are deleted. The server applies all the rules
-or, when one is wrong, none: it then answers with the error code and the
-hostname at fault, and the old rules stay.
+const importHelp = `Replaces every rule with those in FILE (or standard input, for -): a state
+file as export writes it (or as the first Mantrid saved it), whose
+counters then replace every host's too; or a bare JSON object of rules,
+{"hostname": [action, options, subdomains], ...}, which keeps the counters
+of hosts that stay. Rules not in the file are deleted. The server applies
+all the rules or, when one is wrong, none: it then answers with the error
+code and the hostname at fault, and the old rules stay.
 
-Before sending, the file is checked to be one JSON object of rules, with
-no hostname twice, so that a wrong file does not replace the rules. An
-empty object {} would delete every rule: it is refused unless
---allow-empty is given. Prints how many rules were imported ({"ok":true}
-with --json).
+Before sending, the file is checked to be one JSON object of rules (or of
+"hosts" and "stats"), with no hostname twice, so that a wrong file does
+not replace the rules. An empty object would delete every rule: it is
+refused unless --allow-empty is given. Prints how many rules were imported
+({"ok":true} with --json).
 
 Examples:
-  mantrid-client import rules.json
+  mantrid-client import state.json
   ssh lb1 mantrid-client export | mantrid-client import -`

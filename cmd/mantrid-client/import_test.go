@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mantrid/mantrid/mgmt/api"
+	"github.com/mantrid/mantrid/mgmt/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -58,14 +59,46 @@ func TestImport(t *testing.T) {
 
 // TestImportRoundTrip imports what export printed.
 func TestImportRoundTrip(t *testing.T) {
-	from := newFakeAPI(t, sampleRules, nil)
-	to := newFakeAPI(t, map[string]string{"old.io": `["spin",{},true]`}, nil)
+	from := newFakeAPI(t, sampleRules, sampleCounters)
+	to := newFakeAPI(t, map[string]string{"old.io": `["spin",{},true]`}, map[string]api.Stats{"old.io": {CompletedRequests: 9}})
 	exported := runAt(t, from, "export")
 	require.Equal(t, exitOK, exported.code, exported.stderr)
 	res := runCLI(t, map[string]string{api.EnvURL: to.URL}, exported.stdout, "import", "-")
 	require.Equal(t, exitOK, res.code, res.stderr)
-	assert.Equal(t, "imported 8 rules\n", res.stdout)
+	assert.Equal(t, "imported 8 rules, with the counters\n", res.stdout)
 	assert.Equal(t, from.snapshot(), to.snapshot(), "the rules after export | import")
+	assert.Equal(t, sampleCounters, to.stats, "the counters after export | import")
+	reqs := to.requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "PUT", reqs[0].Method)
+	assert.Equal(t, api.StatePath, reqs[0].URI, "a state document goes to /state/")
+}
+
+func TestCheckDocuments(t *testing.T) {
+	for _, tt := range []struct {
+		doc   string
+		state bool
+		hosts int
+		err   string
+	}{
+		{`{"a.io": ["spin", {}, true]}`, false, 1, ""},
+		{`{"hosts": ["spin", {}, true]}`, false, 1, ""},
+		{`{"hosts": {"a.io": ["spin", {}, true], "b.io": ["spin", {}, true]}, "stats": {"a.io": {"open_requests": 0}}}`, true, 2, ""},
+		{` {"stats": {"x": {"a": [1, "}"]}}, "other": 5, "hosts": {}}`, true, 0, ""},
+		{`{"stats": {}}`, true, 0, `needs a "hosts" object`},
+		{`{"hosts": {"a.io": ["spin", {}, true], "a.io": ["spin", {}, true]}}`, true, 0, "given twice"},
+		{`{"hosts": {"a.io": {"spin": 1}}}`, true, 0, "is not a JSON array"},
+		{`{"hosts": {}} x`, true, 0, "more data after"},
+		{`{"hosts": {}, "hosts": {}}`, true, 0, `"hosts" is given twice`},
+	} {
+		doc, err := client.Check(strings.NewReader(tt.doc))
+		if tt.err != "" {
+			assert.ErrorContains(t, err, tt.err, tt.doc)
+			continue
+		}
+		require.NoError(t, err, tt.doc)
+		assert.Equal(t, client.Document{State: tt.state, Hosts: tt.hosts}, doc, tt.doc)
+	}
 }
 
 func TestImportRefused(t *testing.T) {
@@ -86,8 +119,6 @@ func TestImportRefused(t *testing.T) {
 		{name: "empty file", args: []string{"import", writeFile(t, "")}, wantErr: "the rules are empty: expected a JSON object"},
 		{name: "truncated", args: []string{"import", "-"}, stdin: `{"ep.io": ["spin", {}, true], "a.io": [`,
 			wantErr: `standard input: the JSON ends too early in the rule of host "a.io"`},
-		{name: "state file", args: []string{"import", "-"}, stdin: `{"hosts": {"ep.io": ["spin",{},true]}, "stats": {}}`,
-			wantErr: `standard input: the rule of host "hosts" is not a JSON array [action, options, subdomains]`},
 		{name: "empty object", args: []string{"import", "-"}, stdin: " {}\n",
 			wantErr: "standard input holds no rules: importing it would delete every rule (add --allow-empty to do that)"},
 		{name: "missing file", args: []string{"import", missing}, wantErr: "open " + missing + ": no such file or directory"},

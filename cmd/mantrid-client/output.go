@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/bytedance/sonic"
+	"github.com/mantrid/mantrid/mgmt/api"
 )
 
 // wireJSON encodes what the command sends and prints: map keys sorted, so
@@ -25,10 +26,20 @@ const okJSON = `{"ok":true}` + "\n"
 // dst.
 func writeObject[V any](out io.Writer, m map[string]V, encode func(dst []byte, v V) ([]byte, error)) error {
 	bw := bufio.NewWriter(out)
+	if err := writeMembers(bw, "", m, encode); err != nil {
+		return err
+	}
+	_, _ = bw.WriteString("\n")
+	return bw.Flush()
+}
+
+// writeMembers writes m as writeObject does, each line indented by indent
+// and no newline after the closing brace.
+func writeMembers[V any](bw *bufio.Writer, indent string, m map[string]V, encode func(dst []byte, v V) ([]byte, error)) error {
 	keys := slices.Sorted(maps.Keys(m))
 	if len(keys) == 0 {
-		_, _ = bw.WriteString("{}\n")
-		return bw.Flush()
+		_, _ = bw.WriteString("{}")
+		return nil
 	}
 	_, _ = bw.WriteString("{\n")
 	var line []byte
@@ -37,7 +48,7 @@ func writeObject[V any](out io.Writer, m map[string]V, encode func(dst []byte, v
 		if err != nil {
 			return err
 		}
-		line = append(append(append(line[:0], "  "...), k...), ": "...)
+		line = append(append(append(append(line[:0], indent...), "  "...), k...), ": "...)
 		if line, err = encode(line, m[key]); err != nil {
 			return err
 		}
@@ -45,6 +56,22 @@ func writeObject[V any](out io.Writer, m map[string]V, encode func(dst []byte, v
 			line = append(line, ',')
 		}
 		_, _ = bw.Write(append(line, '\n'))
+	}
+	_, _ = bw.WriteString(indent + "}")
+	return nil
+}
+
+// writeState writes a state document as export prints it: hosts then
+// stats, keys sorted, one member per line.
+func writeState(out io.Writer, st *api.State) error {
+	bw := bufio.NewWriter(out)
+	_, _ = bw.WriteString("{\"hosts\": ")
+	if err := writeMembers(bw, "", st.Hosts, appendCompact); err != nil {
+		return err
+	}
+	_, _ = bw.WriteString(",\n\"stats\": ")
+	if err := writeMembers(bw, "", st.Stats, appendMarshal[api.Stats]); err != nil {
+		return err
 	}
 	_, _ = bw.WriteString("}\n")
 	return bw.Flush()

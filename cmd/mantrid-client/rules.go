@@ -63,7 +63,7 @@ func deleteCommand(p process) *cli.Command {
 func exportCommand(p process) *cli.Command {
 	return &cli.Command{
 		Name:        "export",
-		Usage:       "print every rule as one JSON object, for import",
+		Usage:       "print every rule and every host's counters as a state file, for import",
 		Description: exportHelp,
 		Action: func(c *cli.Context) error {
 			s, ctx, cancel, err := begin(c, p, 0, 0, "no arguments", false)
@@ -71,11 +71,11 @@ func exportCommand(p process) *cli.Command {
 				return err
 			}
 			defer cancel()
-			rules, err := s.client.Rules(ctx)
+			st, err := s.client.State(ctx)
 			if err != nil {
 				return err
 			}
-			return writeObject(p.stdout, rules, appendCompact)
+			return writeState(p.stdout, st)
 		},
 	}
 }

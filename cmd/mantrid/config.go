@@ -26,8 +26,12 @@ type Config struct {
 	BindInternal []string
 	// BindManagement lists REST API listeners (default 127.0.0.1:8042 and [::1]:8042).
 	BindManagement []string
-	// StateFile is where rules and stats persist.
+	// StateFile is the first Mantrid's JSON state file: imported into the
+	// store at the first start, when no store exists yet.
 	StateFile string
+	// StoreDir is the folder of the rule store; "" means StateFile's name
+	// without ".json", plus ".store" (see StorePath).
+	StoreDir string
 	// UID and GID are the identity dropped to when started as root.
 	UID, GID int
 	// StaticDir holds extra or overriding static responses (NAME.http).
@@ -48,8 +52,9 @@ type Config struct {
 	MaxURILength int
 	// MaxHeaders bounds the number of header fields (default 100; 431 beyond).
 	MaxHeaders int
-	// SaveInterval is how often stats are saved to the state file (default
-	// 10s); rule changes are saved within a second.
+	// SaveInterval is how often the counters are saved to the store when
+	// they moved (default 10s); rule changes are on disk before the API
+	// answers.
 	SaveInterval time.Duration
 	// GracePeriod bounds how long SIGTERM waits for requests under way
 	// (default 10s).
@@ -130,6 +135,7 @@ func configNames() map[string]setter {
 		"bind_internal":   {true, func(c *Config, v string) error { f := false; return addAddr(&c.BindInternal, &f, v) }},
 		"bind_management": {true, func(c *Config, v string) error { return addAddr(&c.BindManagement, &c.mgmtDefaulted, v) }},
 		"state_file":      {false, func(c *Config, v string) error { return setPath(&c.StateFile, v) }},
+		"store_dir":       {false, func(c *Config, v string) error { return setPath(&c.StoreDir, v) }},
 		"static_dir":      {false, func(c *Config, v string) error { return setPath(&c.StaticDir, v) }},
 		"uid":             {false, func(c *Config, v string) error { return setInt(&c.UID, v, 0, 1<<31-1) }},
 		"gid":             {false, func(c *Config, v string) error { return setInt(&c.GID, v, 0, 1<<31-1) }},
@@ -212,6 +218,15 @@ func ParseConfig(name string, r io.Reader) (Config, error) {
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return c, nil
+}
+
+// StorePath returns the store folder: StoreDir, or next to the state file
+// ("/var/lib/mantrid/state.json" → "/var/lib/mantrid/state.store").
+func (c *Config) StorePath() string {
+	if c.StoreDir != "" {
+		return c.StoreDir
+	}
+	return strings.TrimSuffix(c.StateFile, ".json") + ".store"
 }
 
 // Validate checks relations between values that single lines cannot.

@@ -4,35 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/httpparse"
 	"github.com/mantrid/mantrid/loop"
 	"github.com/mantrid/mantrid/mgmt"
 	"github.com/mantrid/mantrid/mgmt/state"
+	"github.com/mantrid/mantrid/mgmt/store"
 	"github.com/mantrid/mantrid/static"
 )
 
-// daemon ties the parts together: the rule store (written by the REST API,
-// read by the event loops), the data path, the API server and the saver.
+// daemon ties the parts together: the rule table (read by the event loops),
+// the store that keeps it on disk and feeds it (written through the REST
+// API), the data path and the API server.
 type daemon struct {
 	cfg   Config
 	log   *slog.Logger
-	store *mgmt.Store
+	table *hostmap.Table
+	store *store.Local
 	eng   *loop.Engine
 	api   *mgmt.Server
-	saver *mgmt.Saver
 }
 
-func newDaemon(cfg Config, log *slog.Logger, snap *state.Snapshot, pages *static.Pages) *daemon {
-	d := &daemon{cfg: cfg, log: log}
-	d.store = mgmt.NewStore(cfg.EventLoops, snap, d.rulesChanged)
+func newDaemon(cfg Config, log *slog.Logger, pages *static.Pages) *daemon {
+	d := &daemon{cfg: cfg, log: log, table: hostmap.New(cfg.EventLoops)}
 	d.eng = loop.New(loop.Config{
 		Loops:              cfg.EventLoops,
 		HeadTimeout:        cfg.HeadTimeout,
@@ -47,11 +52,51 @@ func newDaemon(cfg Config, log *slog.Logger, snap *state.Snapshot, pages *static
 		MaxParked:          cfg.MaxSpin,
 		MaxPipelined:       cfg.MaxPipelined,
 		Logger:             log,
-	}, &loop.Rules{Hosts: d.store.Hosts(), Unknown: d.store.Unknown()}, pages)
-	d.api = mgmt.NewServer(d.store, mgmt.ServerOptions{Logger: log})
-	d.saver = mgmt.NewSaver(d.store, cfg.StateFile, cfg.SaveInterval, log)
+	}, d.table, pages)
 	return d
 }
+
+// openStore loads the rules and counters from the store into the table,
+// creating the store from the first Mantrid's state file when there is
+// none yet, and readies the API on it.
+func (d *daemon) openStore() error {
+	start := time.Now()
+	st, err := store.Open(store.Options{
+		Dir: d.cfg.StorePath(), Table: d.table, OnChange: d.rulesChanged, Logger: d.log, Seed: d.seed,
+	})
+	if err != nil {
+		return err
+	}
+	d.store = st
+	d.log.Info("rules loaded", "store", d.cfg.StorePath(), "rules", d.table.Len(), "revision", st.Revision(),
+		"took", time.Since(start).Round(time.Millisecond))
+	d.api = mgmt.NewServer(d.table, st, mgmt.ServerOptions{
+		Logger:    d.log,
+		SaveStats: func() error { _, err := st.SaveStats(true); return err },
+		AfterBulk: returnMemory,
+	})
+	return nil
+}
+
+// seed fills a new store from the first Mantrid's state file, if there is
+// one (the upgrade path). The file itself is left as it was.
+func (d *daemon) seed(b *hostmap.Builder) (map[string]actions.Counts, error) {
+	stats, err := state.ImportFile(d.cfg.StateFile, b)
+	if errors.Is(err, fs.ErrNotExist) {
+		d.log.Info("new store; no state file to import", "state_file", d.cfg.StateFile)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.log.Info("imported the state file into the new store", "state_file", d.cfg.StateFile, "rules", b.Len())
+	return stats, nil
+}
+
+// returnMemory gives the memory freed by a load or a bulk replace (the old
+// table, the request body, decoding garbage) back to the system at once,
+// instead of over minutes: a table of a million rules is replaced whole.
+func returnMemory() { debug.FreeOSMemory() }
 
 // rulesChanged is the store's hook, called after a change is live: it
 // wakes the requests held by spin that the change may concern.
@@ -70,7 +115,8 @@ func (d *daemon) run(lns []loop.Listener, mlns []net.Listener) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var bg sync.WaitGroup
-	bg.Go(func() { d.saver.Run(ctx) })
+	bg.Go(func() { d.store.Maintain(ctx, d.cfg.SaveInterval) })
+	go returnMemory()
 	for _, ln := range mlns {
 		bg.Go(func() {
 			if err := d.api.Serve(ln); err != nil {
@@ -84,8 +130,8 @@ func (d *daemon) run(lns []loop.Listener, mlns []net.Listener) error {
 	for _, ln := range lns {
 		d.log.Info("listening", "addr", ln.Addr().String(), "internal", ln.Internal)
 	}
-	d.log.Info("mantrid started", "rules", d.store.Hosts().Len(), "event_loops", d.cfg.EventLoops,
-		"max_connections", d.cfg.MaxConnections, "state_file", d.cfg.StateFile)
+	d.log.Info("mantrid started", "rules", d.table.Len(), "event_loops", d.cfg.EventLoops,
+		"max_connections", d.cfg.MaxConnections, "store", d.cfg.StorePath())
 
 	var fatal error
 	select {
@@ -96,18 +142,20 @@ func (d *daemon) run(lns []loop.Listener, mlns []net.Listener) error {
 		d.log.Info("stopping", "signal", sig.String(), "grace_period", d.cfg.GracePeriod)
 	}
 	d.stop(cancel, &bg, engErr)
-	if err := d.saver.Flush(); err != nil {
-		return errors.Join(fatal, fmt.Errorf("saving state: %w", err))
+	_, saveErr := d.store.SaveStats(true)
+	closeErr := d.store.Close()
+	if err := errors.Join(saveErr, closeErr); err != nil {
+		return errors.Join(fatal, fmt.Errorf("saving the counters: %w", err))
 	}
 	if fatal != nil {
 		return fatal
 	}
-	d.log.Info("stopped; state saved", "state_file", d.cfg.StateFile)
+	d.log.Info("stopped; counters saved", "store", d.cfg.StorePath())
 	return nil
 }
 
 // stop ends the data path within the grace period, then the API and the
-// saver's loop (the caller makes the last save).
+// store's maintenance (the caller makes the last stats save).
 func (d *daemon) stop(cancel context.CancelFunc, bg *sync.WaitGroup, engErr chan error) {
 	grace, cancelGrace := context.WithTimeout(context.Background(), d.cfg.GracePeriod)
 	defer cancelGrace()

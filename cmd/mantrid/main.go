@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"syscall"
 
 	"github.com/mantrid/mantrid/loop"
-	"github.com/mantrid/mantrid/mgmt/state"
 	"github.com/mantrid/mantrid/static"
 	"github.com/urfave/cli/v2"
 )
@@ -87,10 +85,6 @@ func serve(cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	snap, err := state.Load(cfg.StateFile)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
 	lns, err := bindAll(cfg)
 	if err != nil {
 		return err
@@ -103,10 +97,14 @@ func serve(cfg Config, log *slog.Logger) error {
 	if err := dropPrivileges(cfg, log); err != nil {
 		return err
 	}
-	if err := state.CheckWritable(cfg.StateFile); err != nil {
+	d := newDaemon(cfg, log, pages)
+	if err := d.openStore(); err != nil {
+		closeAll(lns)
+		for _, l := range mlns {
+			l.Close()
+		}
 		return err
 	}
-	d := newDaemon(cfg, log, snap, pages)
 	return d.run(lns, mlns)
 }
 

@@ -6,6 +6,8 @@
 // immutable and safe for concurrent use.
 package api
 
+import "encoding/json"
+
 // DefaultURL is the API base URL mantrid-client uses without --url or
 // MANTRID_URL.
 const DefaultURL = "http://localhost:8042"
@@ -20,6 +22,10 @@ const (
 	HostnamesPath = "/hostname/"
 	// StatsPath is GET all stats; StatsPath + HOST + "/" one host's.
 	StatsPath = "/stats/"
+	// StatePath is GET (export) and PUT (import) of every rule and every
+	// host's counters at once, as the first Mantrid's state file holds
+	// them: {"hosts": {host: rule}, "stats": {host: stats}}.
+	StatePath = "/state/"
 )
 
 // Error codes of API errors, in Error.Code. Rule validation codes come from
@@ -46,6 +52,13 @@ const (
 	// CodeInternal (500) means the server failed; it is never the answer
 	// to bad input.
 	CodeInternal = "internal_error"
+	// CodeStoreUnavailable (503) means a change could not be committed to
+	// the rule store (its disk fails writes); nothing changed, and the
+	// rules in force keep serving. Detail says why.
+	CodeStoreUnavailable = "store_unavailable"
+	// CodeStateNotADict (400) means an import (PUT /state/) body is not an
+	// object with a "hosts" object.
+	CodeStateNotADict = "state_not_a_dict"
 )
 
 // Error is the body of every non-200 answer: {"error": CODE, "detail": ...}.
@@ -78,4 +91,12 @@ type Stats struct {
 	CompletedRequests int64 `json:"completed_requests"`
 	BytesSent         int64 `json:"bytes_sent"`
 	BytesReceived     int64 `json:"bytes_received"`
+}
+
+// State is the body of GET and PUT /state/: every rule and every host's
+// counters, the first Mantrid's state file format. "unknown" in Stats
+// counts requests that matched no rule, unless a rule has that name.
+type State struct {
+	Hosts map[string]json.RawMessage `json:"hosts"`
+	Stats map[string]Stats           `json:"stats"`
 }

@@ -8,6 +8,163 @@ import (
 	"strconv"
 )
 
+// Document says what an import file holds, as Check finds it.
+type Document struct {
+	// State is true for a state document {"hosts": {...}, "stats":
+	// {...}} (what export writes, and the first Mantrid's state file);
+	// false for a bare rules object {host: rule}.
+	State bool
+	// Hosts is how many rules it holds.
+	Hosts int
+}
+
+// Check reads an import file from r to its end and says which kind it is
+// and how many rules it holds: a state document, whose first member's
+// value is an object ("hosts" or "stats"), or else a rules object, checked
+// as CheckRules checks one. In a state document the "hosts" object is
+// checked like a rules object and the other members are only skipped (the
+// server checks the counters).
+func Check(r io.Reader) (Document, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if !isState(br) {
+		n, err := checkRules(br)
+		return Document{Hosts: n}, err
+	}
+	s := &ruleScanner{r: br}
+	n, err := s.state()
+	return Document{State: true, Hosts: n}, err
+}
+
+// isState peeks at the start of a document: is the value of its first
+// member an object?
+func isState(r *bufio.Reader) bool {
+	b, _ := r.Peek(64 << 10)
+	i := 0
+	space := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	expect := func(c byte) bool {
+		space()
+		if i < len(b) && b[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	if !expect('{') || !expect('"') {
+		return false
+	}
+	for ; i < len(b) && b[i] != '"'; i++ {
+		if b[i] == '\\' {
+			i++
+		}
+	}
+	i++
+	return expect(':') && expect('{')
+}
+
+// state reads a state document: an object whose "hosts" member is checked
+// as a rules object; it returns how many rules that holds.
+func (s *ruleScanner) state() (int, error) {
+	if c, err := s.skipSpace(); err != nil || c != '{' {
+		return 0, errors.New("a state document must be one JSON object")
+	}
+	seen := make(map[string]struct{})
+	hosts := false
+	for {
+		c, err := s.skipSpace()
+		if err != nil {
+			return 0, s.readError(err, "")
+		}
+		if c != '"' {
+			return 0, s.syntaxError("expected a member name in double quotes")
+		}
+		name, err := s.key()
+		if err != nil {
+			return 0, err
+		}
+		if c, err = s.skipSpace(); err != nil || c != ':' {
+			return 0, s.syntaxError("expected : after " + strconv.Quote(name))
+		}
+		if c, err = s.skipSpace(); err != nil {
+			return 0, s.readError(err, "")
+		}
+		switch {
+		case name == "hosts" && c == '{':
+			if hosts {
+				return 0, errors.New(`"hosts" is given twice`)
+			}
+			hosts = true
+			if err := s.members(seen); err != nil {
+				return 0, err
+			}
+		case name == "hosts":
+			return 0, errors.New(`"hosts" must be an object {"host": [action, options, subdomains], ...}`)
+		default:
+			if err := s.value(c); err != nil {
+				return 0, s.readError(err, "")
+			}
+		}
+		if c, err = s.skipSpace(); err != nil {
+			return 0, s.readError(err, "")
+		}
+		if c == '}' {
+			break
+		}
+		if c != ',' {
+			return 0, s.syntaxError("expected , or } after the member " + strconv.Quote(name))
+		}
+	}
+	if !hosts {
+		return 0, errors.New(`a state document needs a "hosts" object`)
+	}
+	if _, err := s.skipSpace(); !errors.Is(err, io.EOF) {
+		return 0, errors.New("there is more data after the JSON object, at byte " + s.at())
+	}
+	return len(seen), nil
+}
+
+// value skips a JSON value whose first byte c has been read: a container
+// or a string whole, a number or literal up to where it ends.
+func (s *ruleScanner) value(c byte) error {
+	switch c {
+	case '[', '{':
+		depth := 1
+		for depth > 0 {
+			c, err := s.next()
+			if err != nil {
+				return err
+			}
+			switch c {
+			case '"':
+				var escaped bool
+				s.buf = s.buf[:0]
+				if err := s.stringRest(&escaped); err != nil {
+					return err
+				}
+			case '[', '{':
+				depth++
+			case ']', '}':
+				depth--
+			}
+		}
+		return nil
+	case '"':
+		var escaped bool
+		s.buf = s.buf[:0]
+		return s.stringRest(&escaped)
+	}
+	for {
+		b, err := s.r.Peek(1)
+		if err != nil || b[0] == ',' || b[0] == '}' || b[0] == ']' || b[0] == ' ' || b[0] == '\n' || b[0] == '\t' || b[0] == '\r' {
+			return nil
+		}
+		s.next()
+	}
+}
+
 // CheckRules reads a bulk-replace document from r to its end and returns how
 // many rules it holds. It refuses what is surely a mistake before anything
 // is sent, since a replace that the server accepts deletes every rule not
@@ -20,7 +177,11 @@ import (
 // stays small apart from the set of hostnames seen; a million rules take
 // about a second.
 func CheckRules(r io.Reader) (int, error) {
-	s := &ruleScanner{r: bufio.NewReaderSize(r, 64<<10)}
+	return checkRules(bufio.NewReaderSize(r, 64<<10))
+}
+
+func checkRules(r *bufio.Reader) (int, error) {
+	s := &ruleScanner{r: r}
 	c, err := s.skipSpace()
 	switch {
 	case errors.Is(err, io.EOF):

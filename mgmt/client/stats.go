@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 
 	"github.com/bytedance/sonic"
@@ -41,4 +43,27 @@ func (c *Client) HostStats(ctx context.Context, host string) (api.Stats, bool, e
 		return api.Stats{}, false, &ProtocolError{URL: c.display, Status: http.StatusOK, Problem: "the stats are not a JSON object of counters"}
 	}
 	return st, len(fields) > 0, nil
+}
+
+// State returns every rule and every host's counters (GET /state/), as
+// export writes them. The maps are the caller's.
+func (c *Client) State(ctx context.Context) (*api.State, error) {
+	var st api.State
+	if err := c.do(ctx, request{method: http.MethodGet, path: api.StatePath, out: &st}); err != nil {
+		return nil, err
+	}
+	if st.Hosts == nil {
+		return nil, &ProtocolError{URL: c.display, Status: http.StatusOK, Problem: "the state has no hosts object"}
+	}
+	return &st, nil
+}
+
+// ImportState replaces every rule, and every host's counters, with those of
+// the state document read from body (PUT /state/), streamed as Replace
+// streams a bulk body. The server applies all or nothing.
+func (c *Client) ImportState(ctx context.Context, body io.Reader) error {
+	if body == nil {
+		return errors.New("import: no body")
+	}
+	return c.do(ctx, request{method: http.MethodPut, path: api.StatePath, body: body, size: bodySize(body)})
 }

@@ -8,85 +8,46 @@ import (
 	"github.com/mantrid/mantrid/actions"
 )
 
-// flushAt is how full the encoder's scratch buffer gets before it is
-// written out, in bytes.
+// flushAt is how full an Encoder's buffer gets before it is written out,
+// in bytes.
 const flushAt = 32 << 10
 
-// Encode writes s as a state document, hosts and stats sorted by key, one
-// entry at a time so that a million rules never sit in one buffer. Like
-// EncodeEntries it writes negative counters as 0.
-func Encode(w io.Writer, s *Snapshot) error {
-	e := docWriter{w: w, buf: make([]byte, 0, flushAt+4096)}
+// Encoder writes a state document one member at a time, so that a million
+// rules never sit in one buffer: every Host first, then every Stats, then
+// Close. Keys are written as given (normalised rule keys, and UnknownHost).
+// Counters below 0 are written as 0, so that what is written always loads.
+// The first write error sticks and Close returns it.
+type Encoder struct {
+	w       io.Writer
+	buf     []byte
+	err     error
+	n       int  // members written in the current object
+	inStats bool // the hosts object is closed
+}
+
+// NewEncoder returns an Encoder writing to w.
+func NewEncoder(w io.Writer) *Encoder {
+	e := &Encoder{w: w, buf: make([]byte, 0, flushAt+4096)}
 	e.buf = append(e.buf, `{"hosts": {`...)
-	for i, key := range sortedKeys(s.Hosts) {
-		e.rule(i, key, s.Hosts[key])
-	}
-	e.buf = append(e.buf, `}, "stats": {`...)
-	for i, key := range sortedKeys(s.Stats) {
-		e.counts(i, key, s.Stats[key])
-	}
-	e.buf = append(e.buf, "}}\n"...)
-	return e.flush(0)
+	return e
 }
 
-// EncodeEntries writes a state document holding hosts, in the order given,
-// with each entry's counters and unknown's under UnknownHost (unless an
-// entry is named UnknownHost; see there). Names must be unique. Counters
-// below 0 are written as 0, so that what is written always loads.
-func EncodeEntries(w io.Writer, hosts []Entry, unknown actions.Counts) error {
-	e := docWriter{w: w, buf: make([]byte, 0, flushAt+4096)}
-	e.buf = append(e.buf, `{"hosts": {`...)
-	shadowed := false
-	for i := range hosts {
-		e.rule(i, hosts[i].Name, hosts[i].Rule)
-		shadowed = shadowed || hosts[i].Name == UnknownHost
-	}
-	e.buf = append(e.buf, `}, "stats": {`...)
-	n := 0
-	if !shadowed {
-		e.counts(0, UnknownHost, unknown)
-		n = 1
-	}
-	for i := range hosts {
-		e.counts(n+i, hosts[i].Name, hosts[i].Stats)
-	}
-	e.buf = append(e.buf, "}}\n"...)
-	return e.flush(0)
-}
-
-// docWriter streams a state document through a scratch buffer, keeping the
-// first write error.
-type docWriter struct {
-	w   io.Writer
-	buf []byte
-	err error
-}
-
-// flush writes the buffer out once it holds more than limit bytes.
-func (e *docWriter) flush(limit int) error {
-	if len(e.buf) > limit && e.err == nil {
-		_, e.err = e.w.Write(e.buf)
-		e.buf = e.buf[:0]
-	}
-	return e.err
-}
-
-// rule appends the i-th member of the hosts object.
-func (e *docWriter) rule(i int, key string, r *actions.Rule) {
-	if i > 0 {
-		e.buf = append(e.buf, ", "...)
-	}
+// Host writes one member of the hosts object.
+func (e *Encoder) Host(key string, r *actions.Rule) {
+	e.sep()
 	e.buf = actions.AppendJSONString(e.buf, key)
 	e.buf = append(e.buf, ": "...)
 	e.buf = r.AppendJSON(e.buf)
 	e.flush(flushAt)
 }
 
-// counts appends the i-th member of the stats object.
-func (e *docWriter) counts(i int, key string, c actions.Counts) {
-	if i > 0 {
-		e.buf = append(e.buf, ", "...)
+// Stats writes one member of the stats object.
+func (e *Encoder) Stats(key string, c actions.Counts) {
+	if !e.inStats {
+		e.buf = append(e.buf, `}, "stats": {`...)
+		e.inStats, e.n = true, 0
 	}
+	e.sep()
 	e.buf = actions.AppendJSONString(e.buf, key)
 	e.buf = append(e.buf, `: {"open_requests": `...)
 	e.buf = strconv.AppendInt(e.buf, max(c.OpenRequests, 0), 10)
@@ -98,6 +59,45 @@ func (e *docWriter) counts(i int, key string, c actions.Counts) {
 	e.buf = strconv.AppendInt(e.buf, max(c.BytesReceived, 0), 10)
 	e.buf = append(e.buf, '}')
 	e.flush(flushAt)
+}
+
+// Close ends the document and writes what is left.
+func (e *Encoder) Close() error {
+	if !e.inStats {
+		e.buf = append(e.buf, `}, "stats": {`...)
+		e.inStats = true
+	}
+	e.buf = append(e.buf, "}}\n"...)
+	return e.flush(0)
+}
+
+// sep writes the comma between members.
+func (e *Encoder) sep() {
+	if e.n > 0 {
+		e.buf = append(e.buf, ", "...)
+	}
+	e.n++
+}
+
+// flush writes the buffer out once it holds more than limit bytes.
+func (e *Encoder) flush(limit int) error {
+	if len(e.buf) > limit && e.err == nil {
+		_, e.err = e.w.Write(e.buf)
+		e.buf = e.buf[:0]
+	}
+	return e.err
+}
+
+// Encode writes s as a state document, hosts and stats sorted by key.
+func Encode(w io.Writer, s *Snapshot) error {
+	e := NewEncoder(w)
+	for _, key := range sortedKeys(s.Hosts) {
+		e.Host(key, s.Hosts[key])
+	}
+	for _, key := range sortedKeys(s.Stats) {
+		e.Stats(key, s.Stats[key])
+	}
+	return e.Close()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

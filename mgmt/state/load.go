@@ -62,8 +62,8 @@ func Decode(data []byte) (*Snapshot, error) {
 }
 
 func decodeString(data string) (*Snapshot, error) {
-	if strings.TrimSpace(data) == "" {
-		return nil, errors.New("file is empty (the first Mantrid left empty files after a crash; remove it to start without rules)")
+	if err := checkDocument(data); err != nil {
+		return nil, err
 	}
 	hosts, stats, err := splitDocument(data)
 	if err != nil {

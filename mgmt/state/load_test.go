@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/hostmap"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -143,6 +144,10 @@ func TestLoadRefuses(t *testing.T) {
 			fi, serr := os.Stat(path)
 			require.NoError(t, serr)
 			assert.True(t, fi.ModTime().Equal(old), "Load touched the file: mtime %v, want %v", fi.ModTime(), old)
+
+			_, ierr := ImportFile(path, hostmap.New(1).NewBuilder(0))
+			require.Error(t, ierr, "ImportFile of %q", tt.in)
+			assert.Equal(t, err.Error(), ierr.Error(), "ImportFile refuses as Load does")
 		})
 	}
 }

@@ -1,0 +1,91 @@
+package hostmap
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// refChunk is how many ids one chunk of a backendTable's reference array
+// holds.
+const refChunk = 4096
+
+// backendTable interns the backends' dial addresses of one table
+// generation: a hosting platform points many hosts at the same few
+// backends, so each distinct address is stored once in the arena and
+// packed rules name it by id. Ids are handed out in order from 0 and never
+// change or go away within a generation; a rebuilt table interns again.
+//
+// The writer (holding Table.mu, or a Builder's owner) interns; readers
+// resolve ids of rules they found through a slot, which the writer
+// published after interning their addresses.
+type backendTable struct {
+	dir   atomic.Pointer[[]*[refChunk]uint32] // id → arena reference
+	n     uint32                              // ids handed out; writer only
+	index []uint32                            // open addressing: id+1 by hash; writer only
+}
+
+// intern returns the id of addr, storing it in a first.
+func (b *backendTable) intern(a *arena, addr string) uint32 {
+	if 10*(int(b.n)+1) > 7*len(b.index) {
+		b.growIndex(a)
+	}
+	mask := uint64(len(b.index) - 1)
+	for i := xxhash.Sum64String(addr) & mask; ; i = (i + 1) & mask {
+		e := b.index[i]
+		if e == 0 {
+			id := b.n
+			b.setRef(id, a.putString(addr))
+			b.n++
+			b.index[i] = id + 1
+			return id
+		}
+		if string(a.str(b.ref(e-1))) == addr {
+			return e - 1
+		}
+	}
+}
+
+// growIndex doubles the interning index, which stays at most 70 % full.
+func (b *backendTable) growIndex(a *arena) {
+	next := make([]uint32, max(2*len(b.index), 64))
+	mask := uint64(len(next) - 1)
+	for id := range b.n {
+		i := xxhash.Sum64(a.str(b.ref(id))) & mask
+		for next[i] != 0 {
+			i = (i + 1) & mask
+		}
+		next[i] = id + 1
+	}
+	b.index = next
+}
+
+// setRef records id's arena reference, adding a chunk when needed.
+func (b *backendTable) setRef(id, ref uint32) {
+	dir := b.dir.Load()
+	ci := int(id / refChunk)
+	if dir == nil || ci >= len(*dir) {
+		var old []*[refChunk]uint32
+		if dir != nil {
+			old = *dir
+		}
+		next := append(make([]*[refChunk]uint32, 0, len(old)+1), old...)
+		next = append(next, new([refChunk]uint32))
+		b.dir.Store(&next)
+		dir = &next
+	}
+	(*dir)[ci][id%refChunk] = ref
+}
+
+// ref returns id's arena reference.
+func (b *backendTable) ref(id uint32) uint32 {
+	return (*b.dir.Load())[id/refChunk][id%refChunk]
+}
+
+// addr returns the dial address of id. The string shares the arena's
+// memory, which never changes.
+func (b *backendTable) addr(a *arena, id uint32) string {
+	s := a.str(b.ref(id))
+	return unsafe.String(unsafe.SliceData(s), len(s))
+}
