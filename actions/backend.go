@@ -23,6 +23,20 @@ func (b Backend) Addr() string {
 	return b.Host + ":" + port
 }
 
+// appendAddr appends the dial address Addr returns to dst.
+func (b Backend) appendAddr(dst []byte) []byte {
+	v6 := strings.IndexByte(b.Host, ':') >= 0
+	if v6 {
+		dst = append(dst, '[')
+	}
+	dst = append(dst, b.Host...)
+	if v6 {
+		dst = append(dst, ']')
+	}
+	dst = append(dst, ':')
+	return strconv.AppendInt(dst, int64(b.Port), 10)
+}
+
 // parseBackend validates one element of proxy's backends list: a
 // [host, port] pair, whose port may be a number or a numeric string, or a
 // "host:port" string. In either form an IPv6 host may be written in

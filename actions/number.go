@@ -115,7 +115,15 @@ func numericStringToFloat(s string) (float64, bool) {
 // on the float before converting, so the conversion cannot overflow.
 func durationValue(v any, positive bool, limit time.Duration) (time.Duration, bool) {
 	sec, ok := secondsValue(v)
-	if !ok || sec < 0 || sec > limit.Seconds() {
+	if !ok {
+		return 0, false
+	}
+	return secondsToDuration(sec, positive, limit)
+}
+
+// secondsToDuration is durationValue for a finite number of seconds.
+func secondsToDuration(sec float64, positive bool, limit time.Duration) (time.Duration, bool) {
+	if sec < 0 || sec > limit.Seconds() {
 		return 0, false
 	}
 	d := time.Duration(math.Round(sec * float64(time.Second)))

@@ -65,11 +65,15 @@ func PackedSize(r *Rule) int {
 
 // AppendPacked appends r in packed form to dst and returns the extended
 // slice. backend gives the id of a backend's dial address (Backend.Addr);
-// it is called once per backend, in order. It does not allocate when dst
-// has room and backend does not.
+// it is called once per backend, in order, with a string that is valid only
+// during the call (backend copies what it keeps). It does not allocate
+// when dst has room and backend does not.
 func AppendPacked(dst []byte, r *Rule, backend func(addr string) uint32) []byte {
 	start := len(dst)
 	dst = append(dst, make([]byte, PackedSize(r))...)
+	if r.Kind == Proxy {
+		dst = r.packBackends(dst, start, backend)
+	}
 	p := dst[start:]
 	p[packedKind], p[packedGiven] = byte(r.Kind), byte(r.given)
 	le := binary.LittleEndian
@@ -82,10 +86,7 @@ func AppendPacked(dst []byte, r *Rule, backend func(addr string) uint32) []byte 
 		if r.given&givenDelay != 0 {
 			le.PutUint64(p[packedBody:], uint64(r.Delay))
 		}
-		ids := r.given.durations(givenDelay)
-		for i := range r.Backends {
-			le.PutUint32(p[ids+4*i:], backend(r.BackendAddr(i)))
-		}
+
 	case Spin:
 		at := packedBody
 		if r.given&givenTimeout != 0 {
@@ -115,6 +116,26 @@ func (g optionSet) durations(set optionSet) int {
 		}
 	}
 	return n
+}
+
+// packBackends writes the backend ids of proxy rule r, packed at
+// dst[start:]. An address the parser did not keep is spelled out after the
+// packed rule, in dst's spare room, for the time of the call.
+func (r *Rule) packBackends(dst []byte, start int, backend func(addr string) uint32) []byte {
+	ids := start + r.given.durations(givenDelay)
+	for i := range r.Backends {
+		var id uint32
+		if i < len(r.addrs) {
+			id = backend(r.addrs[i])
+		} else {
+			end := len(dst)
+			dst = r.Backends[i].appendAddr(dst)
+			id = backend(unsafe.String(&dst[end], len(dst)-end))
+			dst = dst[:end]
+		}
+		binary.LittleEndian.PutUint32(dst[ids+4*i:], id)
+	}
+	return dst
 }
 
 // Kind returns the rule's action.

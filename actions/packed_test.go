@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,7 +17,7 @@ func (in *interner) id(addr string) uint32 {
 			return uint32(i)
 		}
 	}
-	in.addrs = append(in.addrs, addr)
+	in.addrs = append(in.addrs, strings.Clone(addr))
 	return uint32(len(in.addrs) - 1)
 }
 

@@ -3,6 +3,14 @@
 // on free loopback ports, drives each with wrk in alternating rounds, and
 // writes a markdown table per scenario plus an SVG chart to bench/results/.
 //
+// Scenarios (-only picks some): ka64, ka256, close, 1M, 200MB and spin
+// measure the data path; hosts1m, churn, bulk1m and crash measure scale
+// with the standard rule set of bench/hostset (-hosts of them, 10⁶ by
+// default, plus bench.test): memory and start time at that size, the cost
+// of a rule change, latency while rules change, and whether acknowledged
+// changes survive a SIGKILL. Each scale scenario's file begins with its
+// description.
+//
 // Run it with `make bench` (BENCHFLAGS=-quick for one short round). It needs
 // wrk and nginx (`make bench-deps`); HAProxy is optional. bench is a side
 // package: it may import anything and nothing imports it. It is a
@@ -12,6 +20,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -34,6 +43,8 @@ type options struct {
 	loops2   bool
 	spin     int
 	only     string
+	hosts    int // standard hosts of the scale scenarios and of 1M
+	crashN   int // rounds of the crash scenario
 }
 
 // wants says whether scenario name runs (flag -only).
@@ -42,6 +53,25 @@ func (o options) wants(name string) bool {
 		return true
 	}
 	return slices.Contains(strings.Split(o.only, ","), name)
+}
+
+// wantsAny says whether any of the scenarios runs.
+func (o options) wantsAny(names ...string) bool {
+	return slices.ContainsFunc(names, o.wants)
+}
+
+// wantsPeers says whether the nginx and HAProxy proxies of the data-path
+// scenarios are needed.
+func (o options) wantsPeers() bool { return o.wantsAny("ka64", "ka256", "close", "200MB") }
+
+// wantsMantrid says whether Mantrid with 10 rules (event_loops=1) is needed.
+func (o options) wantsMantrid() bool {
+	return o.wantsPeers() || o.wantsAny("1M", "spin")
+}
+
+// scenarioNames lists every scenario -only accepts.
+func scenarioNames() []string {
+	return []string{"ka64", "ka256", "close", "1M", "200MB", "spin", "hosts1m", "churn", "bulk1m", "crash"}
 }
 
 func main() {
@@ -54,14 +84,19 @@ func main() {
 	flag.BoolVar(&o.million, "million", true, "run the 1,000,000-rules scenario")
 	flag.BoolVar(&o.download, "download", true, "run the 200 MB download scenario")
 	flag.IntVar(&o.spin, "spin", 1000, "requests held in the spin release scenario (0: skip it)")
-	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run (ka64,ka256,close,1M,200MB,spin); default all")
+	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run ("+strings.Join(scenarioNames(), ",")+"); default all")
 	flag.BoolVar(&o.loops2, "loops2", true, "also run Mantrid with event_loops = 2")
+	flag.IntVar(&o.hosts, "hosts", 1_000_000, "standard hosts (bench/hostset) of the scale scenarios and of 1M")
+	flag.IntVar(&o.crashN, "crash-rounds", 200, "rounds of the crash scenario (-quick: 20 unless given)")
 	flag.Parse()
 	if o.quick {
 		o.rounds, o.duration = 1, 2*time.Second
+		if !flagGiven("crash-rounds") {
+			o.crashN = 20
+		}
 	}
-	if o.rounds < 1 || o.duration < time.Second {
-		fmt.Fprintln(os.Stderr, "bench: -rounds must be >= 1 and -d >= 1s")
+	if err := o.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -71,6 +106,29 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// flagGiven says whether the flag was set on the command line.
+func flagGiven(name string) bool {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// check validates the options.
+func (o options) check() error {
+	if o.rounds < 1 || o.duration < time.Second {
+		return fmt.Errorf("-rounds must be >= 1 and -d >= 1s")
+	}
+	if o.hosts < 1 || o.crashN < 1 {
+		return fmt.Errorf("-hosts and -crash-rounds must be >= 1")
+	}
+	for _, n := range strings.Split(o.only, ",") {
+		if o.only != "" && !slices.Contains(scenarioNames(), n) {
+			return fmt.Errorf("-only: unknown scenario %q (want some of %s)", n, strings.Join(scenarioNames(), ","))
+		}
+	}
+	return nil
 }
 
 // run checks the tools, starts every process, runs the scenarios and
@@ -88,29 +146,77 @@ func run(ctx context.Context, o options) error {
 	if err := env.startAll(ctx); err != nil {
 		return err
 	}
-	var results []scenarioResult
-	for _, sc := range env.scenarios() {
-		if !o.wants(sc.name) {
+	var rep report
+	if err := env.runDataPath(ctx, &rep); err != nil {
+		return err
+	}
+	env.stopDataPath()
+	failed := env.runScale(ctx, &rep)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	rep.took = time.Since(start)
+	if err := writeReport(o, env, rep); err != nil {
+		return err
+	}
+	return failed
+}
+
+// runDataPath runs the wrk scenarios and spin; the first error ends the run.
+func (e *env) runDataPath(ctx context.Context, rep *report) error {
+	if !e.o.wantsMantrid() {
+		return nil
+	}
+	for _, sc := range e.scenarios() {
+		if !e.o.wants(sc.name) {
 			continue
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r, err := env.runScenario(ctx, sc)
+		r, err := e.runScenario(ctx, sc)
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w", sc.name, err)
 		}
 		fmt.Print(r.markdown())
-		results = append(results, r)
+		rep.results = append(rep.results, r)
 	}
-	var spin *spinResult
-	if o.spin > 0 && o.wants("spin") {
-		s, err := env.runSpin(ctx, env.mantrid[0], o.spin, o.rounds)
+	if e.o.spin > 0 && e.o.wants("spin") {
+		s, err := e.runSpin(ctx, e.mantrid[0], e.o.spin, e.o.rounds)
 		if err != nil {
 			return fmt.Errorf("scenario spin: %w", err)
 		}
 		fmt.Print(s.markdown())
-		spin = &s
+		rep.spin = &s
 	}
-	return writeReport(o, env, results, spin, time.Since(start))
+	return nil
+}
+
+// runScale runs the scale scenarios. A scenario that fails is reported
+// with its error and the others still run; the errors are returned
+// together, after the report has been written.
+func (e *env) runScale(ctx context.Context, rep *report) error {
+	type scaleScenario struct {
+		name string
+		run  func(context.Context) ([]table, error)
+	}
+	var errs []error
+	for _, sc := range []scaleScenario{{"hosts1m", e.runHosts1m}, {"churn", e.runChurn}, {"bulk1m", e.runBulk1m}, {"crash", e.runCrash}} {
+		if !e.o.wants(sc.name) || ctx.Err() != nil {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: scenario %s, %d hosts\n", sc.name, e.o.hosts)
+		tabs, err := sc.run(ctx)
+		if err != nil {
+			err = fmt.Errorf("scenario %s: %w", sc.name, err)
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			tabs = append(tabs, table{name: sc.name, title: sc.name + ": failed", note: err.Error()})
+			errs = append(errs, err)
+		}
+		for _, t := range tabs {
+			fmt.Print(t.markdown())
+		}
+		rep.tables = append(rep.tables, tabs...)
+	}
+	return errors.Join(errs...)
 }

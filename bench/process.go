@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,14 +17,16 @@ import (
 
 // process is a program the harness started; it is stopped by its PID only.
 type process struct {
-	name string
-	cmd  *exec.Cmd
-	log  *os.File
-	done chan struct{}
+	name    string
+	cmd     *exec.Cmd
+	log     *os.File
+	done    chan struct{}
+	started time.Time // just before the exec
 }
 
 // startProcess starts argv with its stdout and stderr in logPath. The
-// command line is recorded in cmds for the report.
+// command line is recorded in cmds for the report, once however often it
+// is started.
 func startProcess(name, logPath string, argv []string, cmds *[]string) (*process, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -31,12 +34,15 @@ func startProcess(name, logPath string, argv []string, cmds *[]string) (*process
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = f, f
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	*cmds = append(*cmds, strings.Join(argv, " "))
-	p := &process{name: name, cmd: cmd, log: f, done: make(chan struct{})}
+	if line := strings.Join(argv, " "); !slices.Contains(*cmds, line) {
+		*cmds = append(*cmds, line)
+	}
+	p := &process{name: name, cmd: cmd, log: f, done: make(chan struct{}), started: started}
 	go func() {
 		_ = cmd.Wait()
 		close(p.done)
@@ -55,20 +61,50 @@ func (p *process) exited() bool {
 }
 
 // stop sends SIGTERM to the process's PID, waits up to 15 s, then SIGKILL.
-func (p *process) stop() {
+func (p *process) stop() { p.stopWithin(15 * time.Second) }
+
+// stopWithin sends SIGTERM to the process's PID and waits up to d for it
+// to exit, then sends SIGKILL. It returns how long the process took to
+// exit after SIGTERM and whether it did so by itself (false: killed, or
+// it had already exited).
+func (p *process) stopWithin(d time.Duration) (time.Duration, bool) {
+	if p == nil || p.cmd.Process == nil {
+		return 0, false
+	}
+	defer p.log.Close()
+	if p.exited() {
+		return 0, false
+	}
+	start := time.Now()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return time.Since(start), true
+	case <-t.C:
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return time.Since(start), false
+	}
+}
+
+// kill sends SIGKILL to the process's PID and waits until it has ended.
+func (p *process) kill() {
 	if p == nil || p.cmd.Process == nil {
 		return
 	}
-	if !p.exited() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
 	p.log.Close()
+}
+
+// exitStatus describes how the process ended, for error messages.
+func (p *process) exitStatus() string {
+	if !p.exited() || p.cmd.ProcessState == nil {
+		return "running"
+	}
+	return p.cmd.ProcessState.String()
 }
 
 // pids returns the process's PID and those of its descendants (nginx
@@ -134,6 +170,73 @@ func (p *process) cpuTicks() int64 {
 	return sum
 }
 
+// cpuTicksAll is cpuTicks plus the CPU time of the descendants the
+// process has already reaped (cutime and cstime of its own stat), so that
+// nginx workers that ended during a reload are counted.
+func (p *process) cpuTicksAll() int64 {
+	sum := p.cpuTicks()
+	if f, err := statFields(p.cmd.Process.Pid); err == nil && len(f) > 14 {
+		cu, _ := strconv.ParseInt(f[13], 10, 64)
+		cs, _ := strconv.ParseInt(f[14], 10, 64)
+		sum += cu + cs
+	}
+	return sum
+}
+
+// rssKB returns VmRSS in KiB summed over the process and its descendants.
+// Pages they share (an nginx master's and its worker's copy of a map)
+// count once per process: see pssKB.
+func (p *process) rssKB() int64 {
+	var sum int64
+	for _, pid := range p.pids() {
+		sum += statusKB(pid, "VmRSS:")
+	}
+	return sum
+}
+
+// pssKB returns the proportional set size in KiB (Pss of
+// /proc/PID/smaps_rollup, where shared pages are split between their
+// users) summed over the process and its descendants; 0 when unreadable.
+func (p *process) pssKB() int64 {
+	var sum int64
+	for _, pid := range p.pids() {
+		sum += fileKB(fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss:")
+	}
+	return sum
+}
+
+// ioCounts are the write counters of /proc/PID/io, in bytes.
+type ioCounts struct {
+	writeBytes int64 // write_bytes: sent towards the storage layer
+	wchar      int64 // wchar: passed to write(2) and similar calls
+}
+
+// io returns the write counters summed over the process and its
+// descendants. Reading another process's io file needs the right to
+// trace it (root, or the same user); unreadable counters are 0.
+func (p *process) io() ioCounts {
+	var c ioCounts
+	for _, pid := range p.pids() {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/io", pid))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			k, v, _ := strings.Cut(sc.Text(), ":")
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			switch k {
+			case "write_bytes":
+				c.writeBytes += n
+			case "wchar":
+				c.wchar += n
+			}
+		}
+		f.Close()
+	}
+	return c
+}
+
 // peakRSS returns VmHWM in KiB summed over the process and its descendants.
 func (p *process) peakRSS() int64 {
 	var sum int64
@@ -153,7 +256,13 @@ func (p *process) resetPeakRSS() {
 
 // statusKB returns the kB value of one /proc/PID/status line, or 0.
 func statusKB(pid int, key string) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	return fileKB(fmt.Sprintf("/proc/%d/status", pid), key)
+}
+
+// fileKB returns the kB value of the line of path that starts with key,
+// or 0.
+func fileKB(path, key string) int64 {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0
 	}

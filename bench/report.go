@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
+	"debug/buildinfo"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -178,41 +181,96 @@ func machine() string {
 	return fmt.Sprintf("nproc %d, %s, Linux %s", runtime.NumCPU(), model, strings.TrimSpace(string(kernel)))
 }
 
-// writeReport writes bench/results/<UTC date>.md (…-quick.md for -quick)
-// and the SVG chart beside it.
-func writeReport(o options, e *env, results []scenarioResult, spin *spinResult, took time.Duration) error {
-	now := time.Now().UTC()
+// report is what a run measured, in the order it is written.
+type report struct {
+	results []scenarioResult // the wrk scenarios, charted
+	spin    *spinResult      // nil when spin did not run
+	tables  []table          // the scale scenarios
+	took    time.Duration    // the whole run
+}
+
+// reportBase is the report's file name without extension: the UTC date,
+// then -quick for -quick and the scenarios of -only, so that a partial run
+// does not overwrite the day's full report.
+func reportBase(o options, now time.Time) string {
 	base := now.Format("2006-01-02")
 	if o.quick {
 		base += "-quick"
 	}
+	if o.only != "" {
+		base += "-" + strings.ReplaceAll(o.only, ",", "+")
+	}
+	return base
+}
+
+// writeReport writes bench/results/<reportBase>.md and, when a wrk
+// scenario ran, the SVG chart beside it.
+func writeReport(o options, e *env, rep report) error {
+	now := time.Now().UTC()
+	base := reportBase(o, now)
 	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Mantrid benchmark, %s\n\n", now.Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "- machine: %s\n", machine())
-	fmt.Fprintf(&b, "- mantrid: %s (git %s)\n", o.mantrid, commandLine("git", "describe", "--always", "--dirty"))
-	for _, v := range []string{commandLine("go", "version"), commandLine("nginx", "-v"), commandLine("haproxy", "-v"), commandLine("wrk", "-v")} {
-		fmt.Fprintf(&b, "- %s\n", v)
-	}
-	fmt.Fprintf(&b, "- run: %d round(s) of %s per target, targets alternating; whole run %s\n", o.rounds, o.duration, took.Round(time.Second))
-	b.WriteString("- CPU µs/req: utime+stime of the proxy's processes (/proc/PID/stat) during the run ÷ requests; peak RSS: VmHWM (/proc/PID/status), reset per scenario where the kernel allows\n")
-	fmt.Fprintf(&b, "- chart: [%s.svg](%s.svg)\n", base, base)
-	for _, r := range results {
+	writeHeader(&b, o, rep, now, base)
+	for _, r := range rep.results {
 		b.WriteString(r.markdown())
 	}
-	if spin != nil {
-		b.WriteString(spin.markdown())
+	if rep.spin != nil {
+		b.WriteString(rep.spin.markdown())
 	}
+	for _, t := range rep.tables {
+		b.WriteString(t.markdown())
+	}
+	writeCommands(&b, e, rep)
+	md := filepath.Join(o.outDir, base+".md")
+	if err := os.WriteFile(md, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	if len(rep.results) > 0 {
+		svg := filepath.Join(o.outDir, base+".svg")
+		if err := os.WriteFile(svg, []byte(chartSVG(rep.results)), 0o644); err != nil {
+			return err
+		}
+		md += " and " + svg
+	}
+	fmt.Fprintf(os.Stderr, "bench: wrote %s (run took %s)\n", md, rep.took.Round(time.Second))
+	return nil
+}
+
+// writeHeader writes the report's title and the run's circumstances.
+func writeHeader(b *strings.Builder, o options, rep report, now time.Time, base string) {
+	fmt.Fprintf(b, "# Mantrid benchmark, %s\n\n", now.Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(b, "- machine: %s\n", machine())
+	fmt.Fprintf(b, "- mantrid: %s (%s; work tree: git %s)\n", o.mantrid, binaryRevision(o.mantrid), commandLine("git", "describe", "--always", "--dirty"))
+	for _, v := range []string{commandLine("go", "version"), commandLine("nginx", "-v"), commandLine("haproxy", "-v"), commandLine("wrk", "-v")} {
+		fmt.Fprintf(b, "- %s\n", v)
+	}
+	fmt.Fprintf(b, "- run: %d round(s) of %s per target, targets alternating; whole run %s\n", o.rounds, o.duration, rep.took.Round(time.Second))
+	if len(rep.tables) > 0 {
+		fmt.Fprintf(b, "- scale scenarios: %d standard hosts (bench/hostset) plus bench.test; crash rounds %d\n", o.hosts, o.crashN)
+	}
+	if len(rep.results) > 0 {
+		b.WriteString("- CPU µs/req: utime+stime of the proxy's processes (/proc/PID/stat) during the run ÷ requests; peak RSS: VmHWM (/proc/PID/status), reset per scenario where the kernel allows\n")
+		fmt.Fprintf(b, "- chart: [%s.svg](%s.svg)\n", base, base)
+	}
+}
+
+// writeCommands writes the commands run and every configuration file.
+func writeCommands(b *strings.Builder, e *env, rep report) {
 	b.WriteString("\n## Commands run\n\n```sh\n")
 	for _, c := range e.cmds {
 		b.WriteString(c + "\n")
 	}
-	for _, r := range results {
-		fmt.Fprintf(&b, "# %s (each round; report.lua prints p99.9 and counts)\n", r.sc.name)
+	for _, r := range rep.results {
+		fmt.Fprintf(b, "# %s (each round; report.lua prints p99.9 and counts)\n", r.sc.name)
 		for _, c := range r.commands {
 			b.WriteString(c + "\n")
+		}
+	}
+	for _, t := range rep.tables {
+		if len(t.commands) > 0 {
+			fmt.Fprintf(b, "# %s\n%s\n", t.name, strings.Join(t.commands, "\n"))
 		}
 	}
 	b.WriteString("```\n\n## Configurations\n")
@@ -222,17 +280,56 @@ func writeReport(o options, e *env, results []scenarioResult, spin *spinResult, 
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(&b, "\n`%s`:\n\n```\n%s```\n", n, e.configs[n])
+		fmt.Fprintf(b, "\n`%s`:\n\n```\n%s```\n", n, e.configs[n])
 	}
-	fmt.Fprintf(&b, "\n`report.lua`:\n\n```lua\n%s```\n", wrkScript)
-	md := filepath.Join(o.outDir, base+".md")
-	if err := os.WriteFile(md, []byte(b.String()), 0o644); err != nil {
-		return err
+	fmt.Fprintf(b, "\n`report.lua`:\n\n```lua\n%s```\n", wrkScript)
+}
+
+// binaryRevision returns the VCS revision a Go binary was built from,
+// from its build information; without one (GOFLAGS=-buildvcs=false), the
+// file's time and the start of its SHA-256, so that runs of one binary can
+// be told apart.
+func binaryRevision(path string) string {
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return "no build info: " + err.Error()
 	}
-	svg := filepath.Join(o.outDir, base+".svg")
-	if err := os.WriteFile(svg, []byte(chartSVG(results)), 0o644); err != nil {
-		return err
+	rev, modified := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
 	}
-	fmt.Fprintf(os.Stderr, "bench: wrote %s and %s (run took %s)\n", md, svg, took.Round(time.Second))
-	return nil
+	if rev == "" {
+		return "built without VCS information; " + fileIdentity(path)
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified {
+		return "built from commit " + rev + " with uncommitted changes"
+	}
+	return "built from commit " + rev
+}
+
+// fileIdentity returns a file's modification time and the first 12 hex
+// digits of its SHA-256.
+func fileIdentity(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return err.Error()
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("modified %s, sha256 %x", fi.ModTime().UTC().Format("2006-01-02 15:04:05 UTC"), h.Sum(nil)[:6])
 }

@@ -22,11 +22,13 @@ type scenario struct {
 	note     string
 }
 
-// proxies returns the proxy targets: Mantrid variants, nginx, HAProxy.
+// proxies returns the proxy targets that were started: Mantrid variants,
+// nginx, HAProxy.
 func (e *env) proxies() (all, peers []*target) {
-	peers = []*target{e.nginx}
-	if e.haproxy != nil {
-		peers = append(peers, e.haproxy)
+	for _, p := range []*target{e.nginx, e.haproxy} {
+		if p != nil {
+			peers = append(peers, p)
+		}
 	}
 	all = append(append([]*target{}, e.mantrid...), peers...)
 	return all, peers
@@ -42,9 +44,9 @@ func (e *env) scenarios() []scenario {
 		{name: "close", title: "connection per request (Connection: close), 64 connections", conns: 64, path: "/", close: true, targets: direct, peers: peers},
 	}
 	if e.million != nil {
-		out = append(out, scenario{name: "1M", title: "Mantrid with 10⁶ rules vs 10 rules, keep-alive, 64 connections", conns: 64, path: "/",
+		out = append(out, scenario{name: "1M", title: fmt.Sprintf("Mantrid with %s rules vs 10 rules, keep-alive, 64 connections", countLabel(e.o.hosts)), conns: 64, path: "/",
 			keepPeak: true, targets: []*target{e.backend, e.mantrid[0], e.million},
-			note: "Other proxies: n/a. RSS includes loading the rules through the bulk PUT."})
+			note: "Other proxies: n/a. RSS includes loading the rules through the bulk PUT. Rules: the standard set of bench/hostset plus bench.test (10 rules: 9 standard hosts plus bench.test)."})
 	}
 	if e.o.download {
 		dl := append([]*target{e.backend, e.mantrid[0]}, peers...)

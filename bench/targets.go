@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,13 +12,15 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/mantrid/mantrid/bench/hostset"
 )
 
 // bigSize is the size of the download scenario's file: 200 MB.
 const bigSize = 200 << 20
 
 // benchHost is the Host header every request carries.
-const benchHost = "bench.test"
+const benchHost = hostset.BenchHost
 
 // target is one address wrk drives and the process whose cost is measured.
 type target struct {
@@ -97,27 +98,26 @@ func (e *env) start(name string, argv ...string) (*process, error) {
 	return p, nil
 }
 
-// startAll starts the backend and every proxy and waits until each answers.
+// startAll starts the backend and the proxies the wanted scenarios drive,
+// and waits until each answers. The scale scenarios start their own.
 func (e *env) startAll(ctx context.Context) error {
 	if err := e.startBackend(ctx); err != nil {
 		return err
 	}
-	if err := e.startNginxProxy(ctx); err != nil {
-		return err
-	}
-	if _, err := exec.LookPath("haproxy"); err == nil {
-		if err := e.startHAProxy(ctx); err != nil {
+	if e.o.wantsPeers() {
+		if err := e.startPeers(ctx); err != nil {
 			return err
 		}
-	} else {
-		fmt.Fprintln(os.Stderr, "bench: haproxy not installed, skipped (make bench-deps)")
+	}
+	if !e.o.wantsMantrid() {
+		return nil
 	}
 	loops := []int{1}
-	if e.o.loops2 {
+	if e.o.loops2 && e.o.wantsPeers() {
 		loops = append(loops, 2)
 	}
 	for _, n := range loops {
-		t, err := e.startMantrid(ctx, fmt.Sprintf("mantrid-%d", n), n, 10)
+		t, err := e.startMantrid(ctx, fmt.Sprintf("mantrid-%d", n), n, 9)
 		if err != nil {
 			return err
 		}
@@ -125,14 +125,37 @@ func (e *env) startAll(ctx context.Context) error {
 		e.mantrid = append(e.mantrid, t)
 	}
 	if e.o.million && e.o.wants("1M") {
-		t, err := e.startMantrid(ctx, "mantrid-1m", 1, 1_000_000)
+		t, err := e.startMantrid(ctx, "mantrid-1m", 1, e.o.hosts)
 		if err != nil {
 			return err
 		}
-		t.name = "Mantrid event_loops=1, 10⁶ rules"
+		t.name = fmt.Sprintf("Mantrid event_loops=1, %s rules", countLabel(e.o.hosts))
 		e.million = t
 	}
 	return nil
+}
+
+// stopDataPath stops the proxies of the data-path scenarios (not the
+// backend) once those scenarios are done, so that they hold no memory or
+// CPU while the scale scenarios run.
+func (e *env) stopDataPath() {
+	for _, t := range append([]*target{e.nginx, e.haproxy, e.million}, e.mantrid...) {
+		if t != nil {
+			t.proc.stop()
+		}
+	}
+}
+
+// startPeers starts nginx and, when installed, HAProxy as proxies.
+func (e *env) startPeers(ctx context.Context) error {
+	if err := e.startNginxProxy(ctx); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: haproxy not installed, skipped (make bench-deps)")
+		return nil
+	}
+	return e.startHAProxy(ctx)
 }
 
 // nginxCommon is the top of both nginx configs; %[1]s is the temp folder,
@@ -258,9 +281,9 @@ var (
 )
 
 // startMantrid starts ./bin/mantrid on port 0 with `loops` event loops,
-// learns its ports from its log, and loads `rules` rules (the bench rule
-// plus hostN.bench empty rules) through the bulk PUT.
-func (e *env) startMantrid(ctx context.Context, name string, loops, rules int) (*target, error) {
+// learns its ports from its log, and loads the standard rule set of
+// `hosts` hosts plus bench.test through the bulk PUT.
+func (e *env) startMantrid(ctx context.Context, name string, loops, hosts int) (*target, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "bind = 127.0.0.1:0\nbind_management = 127.0.0.1:0\n")
 	fmt.Fprintf(&b, "state_file = %s/%s.state.json\nstatic_dir = %s/%s.static\n", e.dir, name, e.dir, name)
@@ -281,7 +304,7 @@ func (e *env) startMantrid(ctx context.Context, name string, loops, rules int) (
 		return nil, err
 	}
 	t := &target{name: name, url: "http://" + pub, api: "http://" + mgmt, proc: p}
-	if err := putRules(ctx, "http://"+mgmt, e.bport, rules); err != nil {
+	if err := e.putRules(ctx, "http://"+mgmt, hosts); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return t, waitReady(ctx, t)
@@ -312,20 +335,24 @@ func lastLines(b []byte) string {
 	return strings.TrimSpace(string(b))
 }
 
-// putRules replaces all rules with n rules: bench.test proxied to the
-// backend and n−1 `hostN.bench` → ["empty", {"code": 204}, false].
-func putRules(ctx context.Context, api string, bport, n int) error {
-	var body bytes.Buffer
-	body.Grow(n * 48)
-	fmt.Fprintf(&body, `{%q: ["proxy", {"backends": ["127.0.0.1:%d"]}, false]`, benchHost, bport)
-	for i := 1; i < n; i++ {
-		fmt.Fprintf(&body, `,"host%d.bench":["empty",{"code":204},false]`, i)
+// putRules replaces all rules with the standard set of hosts hosts
+// (bench/hostset) and bench.test proxied to the backend, in one bulk PUT.
+func (e *env) putRules(ctx context.Context, api string, hosts int) error {
+	path := filepath.Join(e.dir, fmt.Sprintf("rules-%d.json", hosts))
+	set := hostset.Set{N: hosts, Extra: []hostset.Extra{hostset.BenchExtra(fmt.Sprintf("127.0.0.1:%d", e.bport))}}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
 	}
-	body.WriteByte('}')
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := apiPut(ctx, api+"/hostname/", &body); err != nil {
-		return fmt.Errorf("bulk PUT of %d rules: %w", n, err)
+	err = set.Write(f, hostset.Put)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := bulkPut(ctx, api, path); err != nil {
+		return fmt.Errorf("%d rules: %w", hosts+1, err)
 	}
 	return nil
 }

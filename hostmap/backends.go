@@ -21,9 +21,13 @@ const refChunk = 4096
 // resolve ids of rules they found through a slot, which the writer
 // published after interning their addresses.
 type backendTable struct {
-	dir   atomic.Pointer[[]*[refChunk]uint32] // id → arena reference
-	n     uint32                              // ids handed out; writer only
-	index []uint32                            // open addressing: id+1 by hash; writer only
+	dir atomic.Pointer[[]*[refChunk]uint32] // id → arena reference
+	n   uint32                              // ids handed out; writer only
+	// index is open addressing by the address's hash: each entry holds the
+	// hash's low 32 bits above id+1 (0: empty), so that a probe reads the
+	// arena only when the hashes agree, and growing needs no rehash of the
+	// addresses. Writer only.
+	index []uint64
 }
 
 // intern returns the id of addr, storing it in a first.
@@ -31,32 +35,37 @@ func (b *backendTable) intern(a *arena, addr string) uint32 {
 	if 10*(int(b.n)+1) > 7*len(b.index) {
 		b.growIndex(a)
 	}
+	h := uint64(uint32(xxhash.Sum64String(addr)))
 	mask := uint64(len(b.index) - 1)
-	for i := xxhash.Sum64String(addr) & mask; ; i = (i + 1) & mask {
+	for i := h & mask; ; i = (i + 1) & mask {
 		e := b.index[i]
 		if e == 0 {
 			id := b.n
 			b.setRef(id, a.putString(addr))
 			b.n++
-			b.index[i] = id + 1
+			b.index[i] = h<<32 | uint64(id+1)
 			return id
 		}
-		if string(a.str(b.ref(e-1))) == addr {
-			return e - 1
+		if e>>32 == h && string(a.str(b.ref(uint32(e)-1))) == addr {
+			return uint32(e) - 1
 		}
 	}
 }
 
-// growIndex doubles the interning index, which stays at most 70 % full.
-func (b *backendTable) growIndex(a *arena) {
-	next := make([]uint32, max(2*len(b.index), 64))
+// growIndex doubles the interning index, which stays at most 70 % full
+// (and at most 2^32 entries, so that the stored hash bits place them).
+func (b *backendTable) growIndex(_ *arena) {
+	next := make([]uint64, max(2*len(b.index), 64))
 	mask := uint64(len(next) - 1)
-	for id := range b.n {
-		i := xxhash.Sum64(a.str(b.ref(id))) & mask
+	for _, e := range b.index {
+		if e == 0 {
+			continue
+		}
+		i := (e >> 32) & mask
 		for next[i] != 0 {
 			i = (i + 1) & mask
 		}
-		next[i] = id + 1
+		next[i] = e
 	}
 	b.index = next
 }

@@ -15,6 +15,7 @@ type Builder struct {
 	t       *Table
 	r       *root
 	scratch []byte
+	order   []cutEntry // the keys in the order added, for Cut
 }
 
 // NewBuilder returns an empty Builder for t; sizeHint, the number of keys
@@ -31,7 +32,7 @@ func (t *Table) newBuilder(sizeHint int) *Builder {
 			r.shards[si].Store(newShard(per))
 		}
 	}
-	return &Builder{t: t, r: r}
+	return &Builder{t: t, r: r, order: make([]cutEntry, 0, sizeHint)}
 }
 
 // Len returns the number of keys added.
@@ -71,7 +72,9 @@ func (b *Builder) add(key []byte, p []byte, subs bool, stat uint32) error {
 	ref, dst := r.arena.alloc(len(p))
 	copy(dst, p)
 	nameRef := r.arena.putString(unsafe.String(unsafe.SliceData(key), len(key)))
-	r.insert(si, sh, free, h, keyWord(nameRef, k, h), valWord(ref, stat, subs))
+	kw, vw := keyWord(nameRef, k, h), valWord(ref, stat, subs)
+	r.insert(si, sh, free, h, kw, vw)
+	b.order = append(b.order, cutEntry{kw, vw})
 	return nil
 }
 
@@ -97,21 +100,28 @@ func (t *Table) Replace(b *Builder) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old, nr := t.root.Load(), b.r
-	b.r = nil
+	b.r, b.order = nil, nil
+	kept, empty := int64(0), old.n.Load() == 0
 	nr.eachSlot(func(s *slot) {
-		w := s.key.Load()
-		stat, ok := old.statOfKey(&nr.arena, w)
-		if !ok {
+		stat, ok := uint32(0), false
+		if !empty {
+			stat, ok = old.statOfKey(&nr.arena, s.key.Load())
+		}
+		if ok {
+			kept++
+		} else {
 			stat = t.ids.take(t.counters)
 		}
 		s.val.Store(withStat(s.val.Load(), stat))
 	})
-	now := time.Now()
-	old.each(func(w, v uint64) {
-		if _, ok := nr.statOfKey(&old.arena, w); !ok {
-			t.ids.release(statOf(v), now)
-		}
-	})
+	if kept < old.n.Load() {
+		now := time.Now()
+		old.each(func(w, v uint64) {
+			if _, ok := nr.statOfKey(&old.arena, w); !ok {
+				t.ids.release(statOf(v), now)
+			}
+		})
+	}
 	t.root.Store(nr)
 }
 

@@ -77,11 +77,9 @@ func (c *Cut) Backends() uint32 { return c.backends }
 // BackendAddr returns the dial address of backend id.
 func (c *Cut) BackendAddr(id uint32) string { return c.r.backends.addr(&c.r.arena, id) }
 
-// Cut returns the builder's content so far, for a store to write before
-// the builder is given to Replace; it stays valid afterwards.
+// Cut returns the builder's content so far, in the order it was added
+// (which reads the arena in order), for a store to write before the
+// builder is given to Replace; it stays valid afterwards.
 func (b *Builder) Cut() *Cut {
-	r := b.r
-	c := &Cut{r: r, ents: make([]cutEntry, 0, r.n.Load()), backends: r.backends.n}
-	r.each(func(key, val uint64) { c.ents = append(c.ents, cutEntry{key, val}) })
-	return c
+	return &Cut{r: b.r, ents: b.order[:len(b.order):len(b.order)], backends: b.r.backends.n}
 }

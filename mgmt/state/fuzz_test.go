@@ -156,3 +156,41 @@ func depth(v any) int {
 	}
 	return 0
 }
+
+// FuzzEachMember holds EachMember to DecodeObject: the same error class,
+// and the same members in the same order, each raw value decoding
+// (DecodeValue) to what DecodeObject gives.
+func FuzzEachMember(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":1,"b":[true,null,"x\u0000"],"a":{"c":1.5e3}}`, `[]`, `{"a\"b":"\ud800"}`, "{\"a\":\"\xff\"}",
+		` {"a" : [ ] , "b":"}]"} `, `{"a":-0.0e-0,"b":false}`, `{"a":[[[[[[[[]]]]]]]]}`, `{"a":["proxy",{"backends":["a:1"]},true]}`,
+		`{"a":` + strings.Repeat("[", 31) + strings.Repeat("]", 31) + `}`, `{"a":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		type member struct {
+			name string
+			v    any
+		}
+		var want, got []member
+		werr := DecodeObject(data, func(name string, v any) error { want = append(want, member{name, v}); return nil })
+		gerr := EachMember(data, func(name, raw string) error {
+			v, err := DecodeValue(raw)
+			got = append(got, member{name, v})
+			return err // a value sonic's validator let through, which its parser refuses
+		})
+		class := func(err error) error {
+			if err == nil || err == ErrNotObject || err == ErrTooDeep {
+				return err
+			}
+			return ErrSyntax // sonic's own parse errors are syntax errors too
+		}
+		if class(werr) != class(gerr) {
+			t.Fatalf("input %q: EachMember says %v, DecodeObject %v", data, gerr, werr)
+		}
+		if werr == nil && !reflect.DeepEqual(want, got) {
+			t.Fatalf("input %q: members %#v, DecodeObject gives %#v", data, got, want)
+		}
+	})
+}

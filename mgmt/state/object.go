@@ -201,3 +201,115 @@ func (w *walker) OnArrayBegin(int) error {
 
 // OnArrayEnd implements ast.Visitor.
 func (w *walker) OnArrayEnd() error { return w.close() }
+
+// EachMember calls fn with each member's name and raw JSON value, in
+// document order, for a JSON object that DecodeObject would accept, without
+// decoding the values: a bulk PUT hands most of them to a parser for plain
+// rules (actions.ParseRuleFast) and the rest to DecodeValue. Names are
+// unescaped; raw aliases data. It returns what DecodeObject returns for
+// invalid data (ErrSyntax, ErrNotObject, ErrTooDeep), the first error fn
+// returns, or nil.
+func EachMember(data string, fn func(name, raw string) error) error {
+	if !sonic.ValidString(data) || rawControlInString(data) {
+		return ErrSyntax
+	}
+	i := skipSpace(data, 0)
+	if data[i] != '{' {
+		return DecodeObject(data, fn0) // ErrNotObject, or the parser's error for what the validator let by
+	}
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return nil
+	}
+	for {
+		end := stringEnd(data, i)
+		name := data[i+1 : end-1]
+		if strings.IndexByte(name, '\\') >= 0 {
+			var err error
+			if name, err = unescape(data[i:end]); err != nil {
+				return ErrSyntax
+			}
+		}
+		i = skipSpace(data, skipSpace(data, end)+1) // past the ':'
+		vend, err := valueEnd(data, i)
+		if err != nil {
+			return err
+		}
+		if err := fn(name, data[i:vend]); err != nil {
+			return err
+		}
+		i = skipSpace(data, vend)
+		if data[i] == '}' {
+			return nil
+		}
+		i = skipSpace(data, i+1) // past the ','
+	}
+}
+
+// unescape decodes a JSON string with escapes (kept apart so that the
+// common name without escapes stays on the stack).
+func unescape(quoted string) (string, error) {
+	var s string
+	err := sonic.UnmarshalString(quoted, &s)
+	return s, err
+}
+
+// fn0 is a member callback for data that has no members.
+func fn0(string, any) error { return nil }
+
+// DecodeValue decodes one JSON value as DecodeObject decodes a member's
+// value.
+func DecodeValue(raw string) (any, error) {
+	var v any
+	err := DecodeObject(`{"":`+raw+`}`, func(_ string, x any) error { v = x; return nil })
+	return v, err
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space, in valid JSON.
+func skipSpace(data string, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string that starts at i, in
+// valid JSON.
+func stringEnd(data string, i int) int {
+	for i++; data[i] != '"'; i++ {
+		if data[i] == '\\' {
+			i++
+		}
+	}
+	return i + 1
+}
+
+// valueEnd returns the index just past the value that starts at i, in
+// valid JSON, or ErrTooDeep when it nests deeper than MaxDepth counting
+// the outer object.
+func valueEnd(data string, i int) (int, error) {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i), nil
+	case '{', '[':
+		depth := 1
+		for i++; depth > 0; i++ {
+			switch data[i] {
+			case '"':
+				i = stringEnd(data, i) - 1
+			case '{', '[':
+				if depth++; depth+1 > MaxDepth {
+					return 0, ErrTooDeep
+				}
+			case '}', ']':
+				depth--
+			}
+		}
+		return i, nil
+	}
+	for i < len(data) && !strings.ContainsRune(",}] \t\n\r", rune(data[i])) {
+		i++
+	}
+	return i, nil
+}

@@ -69,7 +69,7 @@ func appendRecord(dst []byte, rev uint64, key string, r *actions.Rule) []byte {
 			if i := slices.Index(addrs, addr); i >= 0 {
 				return uint32(i)
 			}
-			addrs = append(addrs, addr)
+			addrs = append(addrs, strings.Clone(addr))
 			return uint32(len(addrs) - 1)
 		})
 		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(addrs)))
