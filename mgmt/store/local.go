@@ -142,6 +142,7 @@ func Open(o Options) (*Local, error) {
 // load fills the table from the folder, seeding a new store, and opens the
 // journal for appending.
 func (l *Local) load(seed func(*hostmap.Builder) (map[string]actions.Counts, error)) error {
+	removeTemporaries(l.dir)
 	names, _, err := journalFiles(l.dir)
 	if err != nil {
 		return err
@@ -687,6 +688,17 @@ func pathCause(err error) error {
 	return err
 }
 
+// removeTemporaries removes the temporary files of writes a crash cut
+// short; the files they were to replace are intact.
+func removeTemporaries(dir string) {
+	for _, base := range []string{snapName, statsName} {
+		tmps, _ := filepath.Glob(filepath.Join(dir, "."+base+".tmp-*"))
+		for _, t := range tmps {
+			_ = os.Remove(t)
+		}
+	}
+}
+
 // writeAtomic writes path through encode into a temporary file in the
 // same folder, fsyncs it, renames it over path and fsyncs the folder: a
 // crash leaves the old file or the new one.
@@ -702,6 +714,9 @@ func writeAtomic(path string, encode func(io.Writer) error) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
 	if err = encode(f); err != nil {
 		return err
 	}
