@@ -8,74 +8,136 @@ import (
 )
 
 // Builder builds a whole new content for a table off to the side, for
-// Replace: the rules of a bulk PUT, or a store's file at start. Its keys
-// are not visible to readers of the table until Replace. A Builder is used
-// by one goroutine at a time, and only once.
+// Replace: the rules of a bulk PUT, or a store's file at start. Keys and
+// rules are appended to the new arena as they come; the index is built in
+// one pass by Finish, shard after shard, so that building a million keys
+// touches memory in order instead of at random. Its keys are not visible
+// to readers of the table until Replace. A Builder is used by one
+// goroutine at a time, and only once.
 type Builder struct {
-	t       *Table
-	r       *root
-	scratch []byte
-	order   []cutEntry // the keys in the order added, for Cut
+	t        *Table
+	r        *root
+	scratch  []byte
+	pending  []pendingKey // the keys in the order added
+	finished bool
+	err      error // Finish's answer
 }
 
+// pendingKey is a key added to a Builder: the hash of its hostname, its
+// key and value words.
+type pendingKey struct {
+	h, key, val uint64
+}
+
+// DuplicateKeyError is Finish's error for a key given twice. It matches
+// ErrDuplicateKey.
+type DuplicateKeyError struct {
+	// Key is the rule key, as given.
+	Key string
+	// Index is the position of its second appearance among the keys
+	// added (the first key added is 0).
+	Index int
+}
+
+func (e *DuplicateKeyError) Error() string { return "hostmap: rule key given twice: " + e.Key }
+func (e *DuplicateKeyError) Unwrap() error { return ErrDuplicateKey }
+
 // NewBuilder returns an empty Builder for t; sizeHint, the number of keys
-// expected, sizes its index up front.
+// expected, sizes its lists up front.
 func (t *Table) NewBuilder(sizeHint int) *Builder { return t.newBuilder(sizeHint) }
 
 func (t *Table) newBuilder(sizeHint int) *Builder {
-	r := &root{}
-	// Shards of a large content are sized up front, with room for the
-	// usual spread of keys between shards; small ones grow as keys come.
-	if avg := sizeHint / numShards; avg >= 64 {
-		per := slotsFor(avg + avg/8)
-		for si := range r.shards {
-			r.shards[si].Store(newShard(per))
-		}
-	}
-	return &Builder{t: t, r: r, order: make([]cutEntry, 0, sizeHint)}
+	return &Builder{t: t, r: &root{}, pending: make([]pendingKey, 0, max(sizeHint, 0))}
 }
 
 // Len returns the number of keys added.
-func (b *Builder) Len() int { return int(b.r.n.Load()) }
+func (b *Builder) Len() int { return len(b.pending) }
 
 // Add adds rule r under key, which must already be normalised
-// (NormalizeKey). A key added before gives ErrDuplicateKey.
-func (b *Builder) Add(key string, r *actions.Rule) error {
+// (NormalizeKey). A key given twice is reported by Finish.
+func (b *Builder) Add(key string, r *actions.Rule) {
 	b.scratch = actions.AppendPacked(b.scratch[:0], r, b.Backend)
-	return b.add(bytesOf(key), b.scratch, r.Subdomains, 0)
+	b.add(bytesOf(key), b.scratch, r.Subdomains, 0)
 }
 
 // Backend interns a backend's dial address in the content being built and
 // returns its id, for the rules given to AddPacked.
 func (b *Builder) Backend(addr string) uint32 { return b.r.backends.intern(&b.r.arena, addr) }
 
+// Backends interns n backend addresses at once, addr(0) to addr(n-1), and
+// returns their ids in that order, for the rules given to AddPacked. It
+// fills the interning index in order rather than at random: a store loads
+// the address list of its file with it.
+func (b *Builder) Backends(n int, addr func(i int) string) []uint32 {
+	return b.r.backends.internMany(&b.r.arena, n, addr)
+}
+
 // AddPacked adds packed rule p under key, which must already be normalised
 // (NormalizeKey), with the subdomains flag subs. p must be valid
 // (actions.CheckPacked) and name its backends by ids that Backend
-// returned. A key added before gives ErrDuplicateKey. key and p are copied.
-func (b *Builder) AddPacked(key []byte, p actions.Packed, subs bool) error {
-	return b.add(key, p, subs, 0)
+// returned. A key given twice is reported by Finish. key and p are copied.
+func (b *Builder) AddPacked(key []byte, p actions.Packed, subs bool) {
+	b.add(key, p, subs, 0)
 }
 
 // add stores key and packed rule p with stat id stat.
-func (b *Builder) add(key []byte, p []byte, subs bool, stat uint32) error {
+func (b *Builder) add(key []byte, p []byte, subs bool, stat uint32) {
 	k, host := splitKey(unsafe.String(unsafe.SliceData(key), len(key)))
-	hb := bytesOf(host)
-	h := hashOf(hb)
-	r := b.r
-	si := h >> shardShift
-	sh := r.shard(si)
-	found, free := sh.locate(&r.arena, h, k, hb)
-	if found >= 0 {
-		return ErrDuplicateKey
-	}
-	ref, dst := r.arena.alloc(len(p))
+	h := hashOf(bytesOf(host))
+	r := &b.r.arena
+	ref, dst := r.alloc(len(p))
 	copy(dst, p)
-	nameRef := r.arena.putString(unsafe.String(unsafe.SliceData(key), len(key)))
-	kw, vw := keyWord(nameRef, k, h), valWord(ref, stat, subs)
-	r.insert(si, sh, free, h, kw, vw)
-	b.order = append(b.order, cutEntry{kw, vw})
-	return nil
+	nameRef := r.putString(unsafe.String(unsafe.SliceData(key), len(key)))
+	b.pending = append(b.pending, pendingKey{h, keyWord(nameRef, k, h), valWord(ref, stat, subs)})
+}
+
+// Finish builds the index of the keys added and reports the first key
+// given twice, as a *DuplicateKeyError: the one whose second appearance
+// comes first. The content then holds each key's first rule. Finish may be
+// called more than once; keys added after it are not seen.
+func (b *Builder) Finish() error {
+	if b.finished {
+		return b.err
+	}
+	b.finished = true
+	var count [numShards]int32
+	for i := range b.pending {
+		count[b.pending[i].h>>shardShift]++
+	}
+	var next [numShards]int32
+	sum := int32(0)
+	for si := range count {
+		next[si] = sum
+		sum += count[si]
+	}
+	order := make([]int32, len(b.pending))
+	for i := range b.pending {
+		si := b.pending[i].h >> shardShift
+		order[next[si]] = int32(i)
+		next[si]++
+	}
+	r, dup := b.r, -1
+	for i, at := 0, 0; i < numShards; i++ {
+		if count[i] > 0 {
+			sh := newShard(slotsFor(int(count[i])))
+			for _, pi := range order[at : at+int(count[i])] {
+				e := &b.pending[pi]
+				if found, free := sh.locateWord(&r.arena, e.h, e.key); found < 0 {
+					sh.put(free, e.key, e.val)
+					r.counts[i].live++
+				} else if dup < 0 || int(pi) < dup {
+					dup = int(pi)
+				}
+			}
+			r.shards[i].Store(sh)
+		}
+		at += int(count[i])
+		r.n.Add(int64(r.counts[i].live))
+	}
+	if dup >= 0 {
+		b.err = &DuplicateKeyError{Key: r.key(b.pending[dup].key), Index: dup}
+	}
+	return b.err
 }
 
 // copyFrom adds the key of words (key, val) of old root rt, with its stat
@@ -95,12 +157,15 @@ func (b *Builder) copyFrom(rt *root, key, val uint64) {
 // Replace makes the builder's content the table's, atomically: readers see
 // the old content or the new, never a mix. Keys in both keep their stat
 // ids, and so their counters; new keys get fresh ones; the ids of keys
-// that are gone are released (see Reclaim). b must not be used afterwards.
+// that are gone are released (see Reclaim). Replace finishes b if its
+// owner has not (a key given twice then keeps its first rule). b must not
+// be used afterwards.
 func (t *Table) Replace(b *Builder) {
+	b.Finish()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old, nr := t.root.Load(), b.r
-	b.r, b.order = nil, nil
+	b.r, b.pending = nil, nil
 	kept, empty := int64(0), old.n.Load() == 0
 	nr.eachSlot(func(s *slot) {
 		stat, ok := uint32(0), false

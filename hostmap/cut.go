@@ -79,7 +79,12 @@ func (c *Cut) BackendAddr(id uint32) string { return c.r.backends.addr(&c.r.aren
 
 // Cut returns the builder's content so far, in the order it was added
 // (which reads the arena in order), for a store to write before the
-// builder is given to Replace; it stays valid afterwards.
+// builder is given to Replace; it stays valid afterwards. A key given
+// twice is listed twice: Finish the builder first.
 func (b *Builder) Cut() *Cut {
-	return &Cut{r: b.r, ents: b.order[:len(b.order):len(b.order)], backends: b.r.backends.n}
+	ents := make([]cutEntry, len(b.pending))
+	for i := range b.pending {
+		ents[i] = cutEntry{b.pending[i].key, b.pending[i].val}
+	}
+	return &Cut{r: b.r, ents: ents, backends: b.r.backends.n}
 }

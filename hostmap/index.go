@@ -186,6 +186,22 @@ func (sh *shard) locate(a *arena, h uint64, k kind, host []byte) (found, free in
 	}
 }
 
+// locateWord is locate for a key already in the arena, named by its key
+// word w: it reads hostnames from the arena only for a slot whose tag and
+// kind are w's.
+func (sh *shard) locateWord(a *arena, h, w uint64) (found, free int) {
+	for i := h & sh.mask; ; i = (i + 1) & sh.mask {
+		x := sh.slots[i].key.Load()
+		switch {
+		case x == 0:
+			return -1, int(i)
+		case x != tomb && x>>wordTag == w>>wordTag && kindOf(x) == kindOf(w) &&
+			string(hostAt(a, x)) == string(hostAt(a, w)):
+			return int(i), -1
+		}
+	}
+}
+
 // put stores a key into empty slot i: its value first, then its key word,
 // as slot's comment requires.
 func (sh *shard) put(i int, key, val uint64) {

@@ -9,8 +9,8 @@ import (
 	"github.com/mantrid/mantrid/actions"
 )
 
-// ErrDuplicateKey is returned by Builder.Add and Builder.AddPacked for a
-// key the builder already holds.
+// ErrDuplicateKey is matched by Builder.Finish's error for a key given
+// twice.
 var ErrDuplicateKey = errors.New("hostmap: rule key given twice")
 
 // compactMin is the least garbage, in arena bytes, that makes a table
@@ -216,6 +216,7 @@ func (t *Table) compactIfWasteful(rt *root) {
 	rt.each(func(key, val uint64) {
 		b.copyFrom(rt, key, val)
 	})
+	b.Finish()
 	t.root.Store(b.r)
 }
 

@@ -102,14 +102,23 @@ func TestRulesRoundTrip(t *testing.T) {
 	h, _ := m.Get("proxy.io")
 	assert.Equal(t, "[::1]:80", h.BackendAddr(1))
 
-	b := New(1).NewBuilder(0)
-	for key, r := range parsed {
-		require.NoError(t, b.Add(key, r))
-	}
-	assert.ErrorIs(t, b.Add("proxy.io", parsed["proxy.io"]), ErrDuplicateKey)
 	m2 := New(1)
+	b := m2.NewBuilder(0)
+	for key, r := range parsed {
+		b.Add(key, r)
+	}
+	b.Add("proxy.io", parsed["proxy2.io"])
+	b.Add("dup.io", parsed["spin.io"])
+	b.Add("dup.io", parsed["spin.io"])
+	err := b.Finish()
+	assert.ErrorIs(t, err, ErrDuplicateKey)
+	var de *DuplicateKeyError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "proxy.io", de.Key, "the duplicate whose second appearance comes first")
+	assert.Equal(t, len(parsed), de.Index)
 	m2.Replace(b)
 	check("Replace", m2)
+	assert.Equal(t, len(parsed)+1, m2.Len(), "a key given twice keeps its first rule")
 
 	m2.mu.Lock()
 	m2.root.Load().garbage = compactMin + m2.root.Load().arena.size

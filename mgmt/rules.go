@@ -74,7 +74,7 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request) int {
 // those of ParseRule either way.
 func (s *Server) decodeRules(ctx context.Context, body string) (*hostmap.Builder, *api.Error) {
 	b := s.table.NewBuilder(len(body) / bulkEntryGuess)
-	var bad, dup *api.Error
+	var bad *api.Error
 	var scratch actions.Rule
 	n := 0
 	err := state.EachMember(body, func(name, raw string) error {
@@ -98,9 +98,7 @@ func (s *Server) decodeRules(ctx context.Context, body string) (*hostmap.Builder
 				return errStop
 			}
 		}
-		if err := b.Add(key, rule); err != nil && dup == nil {
-			dup = &api.Error{Code: api.CodeHostnameDuplicate, Detail: "two entries name the same rule key", Host: key}
-		}
+		b.Add(key, rule)
 		return nil
 	})
 	switch {
@@ -110,8 +108,9 @@ func (s *Server) decodeRules(ctx context.Context, body string) (*hostmap.Builder
 		return nil, &api.Error{Code: api.CodeBodyNotADict, Detail: "the body must be a JSON object {host: rule}"}
 	case err != nil:
 		return nil, &api.Error{Code: api.CodeBadJSON, Detail: "the body is " + err.Error()}
-	case dup != nil:
-		return nil, dup
+	}
+	if de, ok := errors.AsType[*hostmap.DuplicateKeyError](b.Finish()); ok {
+		return nil, &api.Error{Code: api.CodeHostnameDuplicate, Detail: "two entries name the same rule key", Host: de.Key}
 	}
 	return b, nil
 }

@@ -201,6 +201,7 @@ func checkAcknowledged(t *testing.T, p *proc, acked, underWay map[string]int, co
 		if got != code && got != underWay[host] {
 			t.Fatalf("round %d: %s has code %d after the restart; acknowledged %d, under way %d", round, host, got, code, underWay[host])
 		}
+		acked[host] = got // a change under way at the kill that made it to disk is the one to keep from now on
 	}
 	var stats map[string]map[string]int64
 	apiGetJSON(t, p.apiURL()+"/stats/", &stats)

@@ -194,3 +194,30 @@ func FuzzEachMember(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlainCounts holds plainCounts to decodeCounts: what it reads, the
+// full decoder reads the same.
+func FuzzPlainCounts(f *testing.F) {
+	for _, s := range []string{
+		`{"open_requests": 0, "completed_requests": 17, "bytes_sent": 4512, "bytes_received": 3000}`,
+		`{}`, ` { "bytes_sent":1 } `, `{"bytes_sent":01}`, `{"bytes_sent":1,"bytes_sent":2}`, `{"x":1}`,
+		`{"bytes_sent":9223372036854775808}`, `{"bytes_sent":1.0}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, ok := plainCounts(raw)
+		if !ok {
+			return
+		}
+		v, err := DecodeValue(raw)
+		if err != nil {
+			t.Fatalf("%q: read as %+v, but it is not JSON: %v", raw, c, err)
+		}
+		fields, isObj := v.(map[string]any)
+		want, err := decodeCounts(fields)
+		if !isObj || err != nil || want != c {
+			t.Fatalf("%q: plain %+v, full %+v (%v)", raw, c, want, err)
+		}
+	})
+}

@@ -156,16 +156,9 @@ func (s *Snapshot) addHost(key string, v any) error {
 
 // addStats adds one member of the stats object.
 func (s *Snapshot) addStats(key string, v any) error {
-	name := key
-	if key != UnknownHost {
-		n, err := hostmap.NormalizeKey(key)
-		if err != nil {
-			return fmt.Errorf("%s: %w", quote(key), err)
-		}
-		name = n
-	}
-	if _, dup := s.Stats[name]; dup {
-		return fmt.Errorf("%s: stats key %s given twice", quote(key), quote(name))
+	name, err := s.statsName(key)
+	if err != nil {
+		return err
 	}
 	fields, ok := v.(map[string]any)
 	if !ok {
@@ -177,6 +170,33 @@ func (s *Snapshot) addStats(key string, v any) error {
 	}
 	s.Stats[name] = c
 	return nil
+}
+
+// addCounts adds one member of the stats object whose counters are read
+// already.
+func (s *Snapshot) addCounts(key string, c actions.Counts) error {
+	name, err := s.statsName(key)
+	if err == nil {
+		s.Stats[name] = c
+	}
+	return err
+}
+
+// statsName returns the normalised key of a member of the stats object,
+// which must not repeat.
+func (s *Snapshot) statsName(key string) (string, error) {
+	name := key
+	if key != UnknownHost {
+		n, err := hostmap.NormalizeKey(key)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", quote(key), err)
+		}
+		name = n
+	}
+	if _, dup := s.Stats[name]; dup {
+		return "", fmt.Errorf("%s: stats key %s given twice", quote(key), quote(name))
+	}
+	return name, nil
 }
 
 // decodeCounts reads one stats object. Names other than the four counters

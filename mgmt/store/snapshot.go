@@ -85,8 +85,9 @@ func decodeSnapshot(in io.Reader, b *hostmap.Builder) (uint64, error) {
 	case nb > maxCount || nh > maxCount:
 		return 0, damaged("header announces %d backends and %d hosts", nb, nh)
 	}
-	ids := make([]uint32, nb)
-	for i := range ids {
+	addrs := make([]byte, 0, 16*int(nb)) // "10.0.0.1:8000" and the like
+	ends := make([]int, nb)
+	for i := range ends {
 		addr := r.str()
 		if r.err != nil {
 			return 0, r.err
@@ -94,8 +95,16 @@ func decodeSnapshot(in io.Reader, b *hostmap.Builder) (uint64, error) {
 		if !actions.CheckBackendAddr(view(addr)) {
 			return 0, damaged("backend %d is not a host:port address", i)
 		}
-		ids[i] = b.Backend(view(addr))
+		addrs = append(addrs, addr...)
+		ends[i] = len(addrs)
 	}
+	ids := b.Backends(int(nb), func(i int) string {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		return view(addrs[start:ends[i]])
+	})
 	var key, rule []byte
 	for i := range nh {
 		key = append(key[:0], r.str()...)
@@ -111,11 +120,15 @@ func decodeSnapshot(in io.Reader, b *hostmap.Builder) (uint64, error) {
 		if flags&^flagSubs != 0 {
 			return 0, damaged("host %d: unknown flags %#x", i, flags)
 		}
-		if err := b.AddPacked(key, p, flags&flagSubs != 0); err != nil {
-			return 0, damaged("host %d: %v", i, err)
-		}
+		b.AddPacked(key, p, flags&flagSubs != 0)
 	}
-	return rev, r.trailer(snapEnd)
+	if err := r.trailer(snapEnd); err != nil {
+		return 0, err
+	}
+	if err := b.Finish(); err != nil {
+		return 0, damaged("%v", err)
+	}
+	return rev, nil
 }
 
 // view returns b as a string without copying, for calls that do not keep
