@@ -9,8 +9,8 @@
 // Everything about one connection — parsing, answering, timers,
 // counters — happens on the event loop that owns it: all clientConn
 // and eventLoop methods run on that loop, and other goroutines reach it only
-// through gnet's Execute and Wake. Rules are read through the host map's
-// lock-free snapshots; counters are per loop (actions.Slot).
+// through gnet's Execute and Wake. Rules are read from the rule table
+// (hostmap.Table) without locks; counters are per loop (actions.Counters).
 //
 // Package loop imports no net/http, no JSON and nothing from mgmt.
 package loop
