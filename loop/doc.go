@@ -1,5 +1,5 @@
 // Package loop is Mantrid's data path: the gnet event handler that owns
-// client connections, parses request heads, routes them through the host map
+// client connections, parses request heads, routes them through the rule table
 // and answers them.
 //
 // Every event loop accepts connections itself, from dups of the listening
