@@ -245,7 +245,7 @@ func (e *Engine) closeListeners() {
 
 // RulesChanged wakes the requests held by spin that a change of rule key
 // may concern ("" for every host), on every loop. Safe from any goroutine;
-// call it after the change is live in the host map.
+// call it after the change is live in the rule table.
 func (e *Engine) RulesChanged(key string) {
 	e.eachLoop(func(el *eventLoop) gnet.RunnableFunc {
 		return func(context.Context) error {

@@ -1,6 +1,7 @@
 // Command mantrid is the Mantrid load balancer daemon: it reads its config
-// file, loads its rules from the state file, binds its listeners and serves
-// HTTP on gnet event loops until SIGTERM or SIGINT.
+// file, binds its listeners, loads its rules from its rule store (created
+// from the first Mantrid's state file the first time) and serves HTTP on
+// gnet event loops until SIGTERM or SIGINT.
 package main
 
 import (
