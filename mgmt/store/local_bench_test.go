@@ -28,6 +28,26 @@ func benchRules(b *testing.B, n int) ([]string, []*actions.Rule) {
 	return keys, rules
 }
 
+// openWith1M opens a store in dir holding the standard million rules and
+// returns it with their keys.
+func openWith1M(b *testing.B, dir string) (*Local, []string) {
+	b.Helper()
+	keys, rules := benchRules(b, 1_000_000)
+	table := hostmap.New(2)
+	l, err := Open(Options{Dir: dir, Table: table})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bl := table.NewBuilder(len(keys))
+	for i := range keys {
+		bl.Add(keys[i], rules[i])
+	}
+	if err := l.Replace(ctx, bl); err != nil {
+		b.Fatal(err)
+	}
+	return l, keys
+}
+
 // BenchmarkReplace1M times a bulk replace of a million rules through the
 // store: the snapshot written and fsynced, then the table replaced; and,
 // separately, building the content.
@@ -59,20 +79,8 @@ func BenchmarkReplace1M(b *testing.B) {
 // BenchmarkOpen1M times loading a store of a million rules into a new
 // table, as a restart does.
 func BenchmarkOpen1M(b *testing.B) {
-	keys, rules := benchRules(b, 1_000_000)
 	dir := b.TempDir()
-	table := hostmap.New(2)
-	l, err := Open(Options{Dir: dir, Table: table})
-	if err != nil {
-		b.Fatal(err)
-	}
-	bl := table.NewBuilder(len(keys))
-	for i := range keys {
-		bl.Add(keys[i], rules[i])
-	}
-	if err := l.Replace(ctx, bl); err != nil {
-		b.Fatal(err)
-	}
+	l, _ := openWith1M(b, dir)
 	l.Close()
 	for b.Loop() {
 		l, err := Open(Options{Dir: dir, Table: hostmap.New(2)})
@@ -86,20 +94,9 @@ func BenchmarkOpen1M(b *testing.B) {
 // BenchmarkSet1M times one durable single-host change with a million
 // rules loaded: a journal record, its fsync, the table changed.
 func BenchmarkSet1M(b *testing.B) {
-	keys, rules := benchRules(b, 1_000_000)
-	table := hostmap.New(2)
-	l, err := Open(Options{Dir: b.TempDir(), Table: table})
-	if err != nil {
-		b.Fatal(err)
-	}
+	l, keys := openWith1M(b, b.TempDir())
 	defer l.Close()
-	bl := table.NewBuilder(len(keys))
-	for i := range keys {
-		bl.Add(keys[i], rules[i])
-	}
-	if err := l.Replace(ctx, bl); err != nil {
-		b.Fatal(err)
-	}
+	_, rules := benchRules(b, 10)
 	i := 0
 	for b.Loop() {
 		if err := l.Set(ctx, keys[i*7919%len(keys)], rules[i%len(rules)]); err != nil {
@@ -112,22 +109,9 @@ func BenchmarkSet1M(b *testing.B) {
 // BenchmarkOpenPhases1M splits a restart's load of a million rules into
 // reading the snapshot into a builder and publishing it.
 func BenchmarkOpenPhases1M(b *testing.B) {
-	keys, rules := benchRules(b, 1_000_000)
 	dir := b.TempDir()
-	table := hostmap.New(2)
-	l, err := Open(Options{Dir: dir, Table: table})
-	if err != nil {
-		b.Fatal(err)
-	}
-	bl := table.NewBuilder(len(keys))
-	for i := range keys {
-		bl.Add(keys[i], rules[i])
-	}
-	if err := l.Replace(ctx, bl); err != nil {
-		b.Fatal(err)
-	}
+	l, _ := openWith1M(b, dir)
 	l.Close()
-	keys, rules = nil, nil
 	var read, publish time.Duration
 	for b.Loop() {
 		t := hostmap.New(2)
