@@ -41,11 +41,14 @@ func (r *root) key(w uint64) string {
 // Cut is an exact list of a table's keys and rules at one moment, for
 // answers and files that must not show half of a change: the list of every
 // rule, a store's snapshot. It costs 16 bytes a key and holds the table
-// generation it was cut from, whatever the table does afterwards.
+// generation it was cut from, whatever the table does afterwards. Its keys
+// come shard after shard (ShardSizes), so that a store that writes them in
+// this order can load them with AddOrdered.
 type Cut struct {
 	r        *root
 	ents     []cutEntry
 	backends uint32
+	sizes    []int
 }
 
 type cutEntry struct{ key, val uint64 }
@@ -55,11 +58,30 @@ type cutEntry struct{ key, val uint64 }
 func (t *Table) Cut() *Cut {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r := t.root.Load()
-	c := &Cut{r: r, ents: make([]cutEntry, 0, r.n.Load()), backends: r.backends.n}
-	r.each(func(key, val uint64) { c.ents = append(c.ents, cutEntry{key, val}) })
+	return cutOf(t.root.Load())
+}
+
+// cutOf lists the keys of r, shard after shard.
+func cutOf(r *root) *Cut {
+	c := &Cut{r: r, ents: make([]cutEntry, 0, r.n.Load()), backends: r.backends.n, sizes: make([]int, numShards)}
+	for si := range r.shards {
+		before := len(c.ents)
+		if sh := r.shards[si].Load(); sh != nil {
+			for i := range sh.slots {
+				s := &sh.slots[i]
+				if w := s.key.Load(); w != 0 && w != tomb {
+					c.ents = append(c.ents, cutEntry{w, s.val.Load()})
+				}
+			}
+		}
+		c.sizes[si] = len(c.ents) - before
+	}
 	return c
 }
+
+// ShardSizes returns how many of the cut's keys each shard holds, in
+// order: the first ShardSizes()[0] keys are shard 0's, and so on.
+func (c *Cut) ShardSizes() []int { return c.sizes }
 
 // Len returns the number of keys.
 func (c *Cut) Len() int { return len(c.ents) }
@@ -77,14 +99,10 @@ func (c *Cut) Backends() uint32 { return c.backends }
 // BackendAddr returns the dial address of backend id.
 func (c *Cut) BackendAddr(id uint32) string { return c.r.backends.addr(&c.r.arena, id) }
 
-// Cut returns the builder's content so far, in the order it was added
-// (which reads the arena in order), for a store to write before the
-// builder is given to Replace; it stays valid afterwards. A key given
-// twice is listed twice: Finish the builder first.
+// Cut returns the builder's content, for a store to write before the
+// builder is given to Replace; it stays valid afterwards. It finishes the
+// builder first (see Finish).
 func (b *Builder) Cut() *Cut {
-	ents := make([]cutEntry, len(b.pending))
-	for i := range b.pending {
-		ents[i] = cutEntry{b.pending[i].key, b.pending[i].val}
-	}
-	return &Cut{r: b.r, ents: ents, backends: b.r.backends.n}
+	b.Finish()
+	return cutOf(b.r)
 }

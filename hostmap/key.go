@@ -64,3 +64,12 @@ func (k kind) fromCode() kind {
 // bytesOf returns s's bytes without copying them, for lookups that take a
 // []byte. The caller must not modify them.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// view returns b as a string without copying it, for a call that does not
+// keep the string.
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}

@@ -53,15 +53,19 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request) int {
 	if e != nil {
 		return writeError(w, e)
 	}
+	read := time.Now()
 	b, e := s.decodeRules(r.Context(), body)
 	if e != nil {
 		return writeError(w, e)
 	}
+	decoded := time.Now()
 	n := b.Len()
 	if err := s.store.Replace(r.Context(), b); err != nil {
 		return writeError(w, storeProblem(err))
 	}
-	s.log.Info("rules replaced", "rules", n, "bytes", len(body), "took", time.Since(start))
+	s.log.Info("rules replaced", "rules", n, "bytes", len(body), "took", time.Since(start).Round(time.Millisecond),
+		"read", read.Sub(start).Round(time.Millisecond), "checked", decoded.Sub(read).Round(time.Millisecond),
+		"committed", time.Since(decoded).Round(time.Millisecond))
 	s.afterBulk()
 	return writeOK(w)
 }

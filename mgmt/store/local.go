@@ -201,7 +201,7 @@ func (l *Local) create(seed func(*hostmap.Builder) (map[string]actions.Counts, e
 
 // loadSnapshot loads rules.snap into the table.
 func (l *Local) loadSnapshot(path string) error {
-	b := l.table.NewBuilder(snapshotHosts(path))
+	b := l.table.NewBuilder(0)
 	rev, err := readSnapshotFile(path, b)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
@@ -209,21 +209,6 @@ func (l *Local) loadSnapshot(path string) error {
 	l.table.Replace(b)
 	l.rev, l.snapRev, l.haveSnap = rev, rev, true
 	return nil
-}
-
-// snapshotHosts returns the host count a snapshot's header announces, to
-// size the builder, or 0.
-func snapshotHosts(path string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	var head [32]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil || string(head[:8]) != snapMagic {
-		return 0
-	}
-	return int(min(uint32(head[28])|uint32(head[29])<<8|uint32(head[30])<<16|uint32(head[31])<<24, maxCount))
 }
 
 // replay applies the journal files' records that follow the snapshot.

@@ -330,7 +330,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		t1 := hostmap.New(1)
 		b1 := t1.NewBuilder(0)
-		rev, err := decodeSnapshot(bytes.NewReader(data), b1)
+		rev, err := decodeSnapshot(data, b1)
 		if err != nil {
 			return
 		}
@@ -339,7 +339,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		t1.Replace(b1)
 		t2 := hostmap.New(1)
 		b2 := t2.NewBuilder(0)
-		_, err = decodeSnapshot(bytes.NewReader(again.Bytes()), b2)
+		_, err = decodeSnapshot(again.Bytes(), b2)
 		require.NoError(t, err)
 		t2.Replace(b2)
 		require.Equal(t, rulesOf(t1), rulesOf(t2))

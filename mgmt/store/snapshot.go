@@ -1,10 +1,13 @@
 package store
 
 import (
-	"errors"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"math"
 	"os"
+	"syscall"
 	"unsafe"
 
 	"github.com/mantrid/mantrid/actions"
@@ -12,21 +15,27 @@ import (
 )
 
 // The snapshot file: a header, the backend addresses the rules name by
-// index, the hosts, and a trailer.
+// index, how many hosts each of the table's 1024 shards holds, the hosts
+// shard after shard, and a trailer.
 //
 //	"MANTRIDS" u32 version u32 0 u64 revision u32 backends u32 hosts
 //	backends × (u16 length, address)
+//	1024 × u32 hosts of the shard
 //	hosts × (u16 length, key, u8 flags, packed rule)
 //	"MANTRIDE" u32 CRC-32C of everything before it
 //
 // Integers are little-endian; flags bit 0 is the subdomains flag; packed
 // rules are actions.Packed, their backend ids indexes into the list above.
+// Written in the table's shard order, a million hosts load straight into
+// their shards (hostmap.Builder.AddOrdered).
 const (
 	snapName    = "rules.snap"
 	snapMagic   = "MANTRIDS"
 	snapEnd     = "MANTRIDE"
 	snapVersion = 1
 	flagSubs    = 1
+	// shards is the number of hostmap's shards, as the snapshot lists them.
+	shards = 1024
 	// maxCount bounds the counts a header may announce, so that a damaged
 	// header cannot make the loader allocate without bound.
 	maxCount = 1 << 28
@@ -39,6 +48,7 @@ type content interface {
 	Hit(i int) hostmap.Hit
 	Backends() uint32
 	BackendAddr(id uint32) string
+	ShardSizes() []int
 }
 
 // encodeSnapshot writes c at revision rev.
@@ -53,6 +63,9 @@ func encodeSnapshot(out io.Writer, c content, rev uint64) error {
 	for id := range c.Backends() {
 		w.str(c.BackendAddr(id))
 	}
+	for _, n := range c.ShardSizes() {
+		w.u32(uint32(n))
+	}
 	for i := range c.Len() {
 		h := c.Hit(i)
 		w.str(c.Key(i))
@@ -66,67 +79,158 @@ func encodeSnapshot(out io.Writer, c content, rev uint64) error {
 	return w.trailer(snapEnd)
 }
 
-// decodeSnapshot reads a snapshot into b and returns its revision. It
-// checks everything: the header, each address and key, each packed rule
-// (actions.CheckPacked), duplicate keys and the checksum; any problem is
-// an error wrapping errDamaged, and b must then be dropped.
-func decodeSnapshot(in io.Reader, b *hostmap.Builder) (uint64, error) {
-	r := newReader(in)
-	if m := r.bytes(len(snapMagic)); r.err == nil && string(m) != snapMagic {
-		return 0, damaged("not a Mantrid rules snapshot")
-	}
-	version, _, rev := r.u32(), r.u32(), r.u64()
-	nb, nh := r.u32(), r.u32()
+// decodeSnapshot reads a snapshot, data, into b, a fresh builder, and
+// returns its revision; b is finished. It checks everything: the checksum
+// first, then the header, each address and key, each packed rule
+// (actions.CheckPacked) and duplicate keys; any problem is an error
+// wrapping errDamaged, and b must then be dropped. It never panics,
+// whatever data holds. Nothing b keeps aliases data.
+func decodeSnapshot(data []byte, b *hostmap.Builder) (uint64, error) {
+	const head = len(snapMagic) + 4 + 4 + 8 + 4 + 4
+	tail := len(snapEnd) + 4
 	switch {
-	case r.err != nil:
-		return 0, r.err
+	case len(data) < head+tail || string(data[:len(snapMagic)]) != snapMagic:
+		return 0, damaged("not a Mantrid rules snapshot")
+	case string(data[len(data)-tail:len(data)-4]) != snapEnd:
+		return 0, damaged("no end mark (truncated?)")
+	case crc32.Checksum(data[:len(data)-4], castagnoli) != binary.LittleEndian.Uint32(data[len(data)-4:]):
+		return 0, damaged("checksum mismatch")
+	}
+	le := binary.LittleEndian
+	version, rev := le.Uint32(data[8:]), le.Uint64(data[16:])
+	nb, nh := le.Uint32(data[24:]), le.Uint32(data[28:])
+	switch {
 	case version != snapVersion:
 		return 0, fmt.Errorf("snapshot version %d: this Mantrid reads version %d", version, snapVersion)
 	case nb > maxCount || nh > maxCount:
 		return 0, damaged("header announces %d backends and %d hosts", nb, nh)
 	}
-	addrs := make([]byte, 0, 16*int(nb)) // "10.0.0.1:8000" and the like
-	ends := make([]int, nb)
-	for i := range ends {
-		addr := r.str()
-		if r.err != nil {
-			return 0, r.err
-		}
-		if !actions.CheckBackendAddr(view(addr)) {
-			return 0, damaged("backend %d is not a host:port address", i)
-		}
-		addrs = append(addrs, addr...)
-		ends[i] = len(addrs)
+	body := data[head : len(data)-tail]
+	at, err := loadBackends(body, int(nb), b)
+	if err != nil {
+		return 0, err
 	}
-	ids := b.Backends(int(nb), func(i int) string {
-		start := 0
-		if i > 0 {
-			start = ends[i-1]
-		}
-		return view(addrs[start:ends[i]])
-	})
-	var key, rule []byte
-	for i := range nh {
-		key = append(key[:0], r.str()...)
-		if r.err == nil && !canonicalKey(key) {
-			return 0, damaged("host %d: key is not a normalised rule key", i)
-		}
-		flags := r.u8()
-		p, err := readPacked(r, ids, rule[:0])
-		if err != nil {
-			return 0, fmt.Errorf("host %d: %w", i, err)
-		}
-		rule = p
-		if flags&^flagSubs != 0 {
-			return 0, damaged("host %d: unknown flags %#x", i, flags)
-		}
-		b.AddPacked(key, p, flags&flagSubs != 0)
+	sizes, at, err := shardSizes(body, at, int(nh))
+	if err != nil {
+		return 0, err
 	}
-	if err := r.trailer(snapEnd); err != nil {
+	if err := b.StartOrdered(sizes); err != nil {
+		return 0, err
+	}
+	if err := addHosts(body, at, int(nb), int(nh), b); err != nil {
 		return 0, err
 	}
 	if err := b.Finish(); err != nil {
 		return 0, damaged("%v", err)
+	}
+	return rev, nil
+}
+
+// loadBackends checks the n backend addresses at the start of body and
+// loads them into b; it returns where the hosts start.
+func loadBackends(body []byte, n int, b *hostmap.Builder) (int, error) {
+	at := 0
+	for i := range n {
+		addr, _, ok := cutStr(body[at:])
+		if !ok {
+			return 0, damaged("backend %d: truncated", i)
+		}
+		if !actions.CheckBackendAddr(view(addr)) {
+			return 0, damaged("backend %d is not a host:port address", i)
+		}
+		at += 2 + len(addr)
+	}
+	next := 0
+	err := b.LoadBackends(n, func(int) []byte {
+		addr, _, _ := cutStr(body[next:])
+		next += 2 + len(addr)
+		return addr
+	})
+	return at, err
+}
+
+// shardSizes reads the hosts per shard at body[at:], which must add up to
+// nh, and returns them with where the hosts start.
+func shardSizes(body []byte, at, nh int) ([]int, int, error) {
+	if len(body)-at < 4*shards {
+		return nil, 0, damaged("truncated shard sizes")
+	}
+	sizes, sum := make([]int, shards), 0
+	limit := max(64, 16*nh/shards) // hashing spreads keys evenly: far above any real shard
+	for i := range sizes {
+		sizes[i] = int(binary.LittleEndian.Uint32(body[at+4*i:]))
+		if sizes[i] > limit {
+			return nil, 0, damaged("shard %d holds %d of %d hosts", i, sizes[i], nh)
+		}
+		sum += sizes[i]
+	}
+	if sum != nh {
+		return nil, 0, damaged("the shards hold %d hosts, the header says %d", sum, nh)
+	}
+	return sizes, at + 4*shards, nil
+}
+
+// addHosts checks the nh host records of body that start at at, their
+// rules naming backends below nb, and adds them to b.
+func addHosts(body []byte, at, nb, nh int, b *hostmap.Builder) error {
+	for i := range nh {
+		key, rest, ok := cutStr(body[at:])
+		switch {
+		case !ok || len(rest) < 1:
+			return damaged("host %d: truncated", i)
+		case !canonicalKey(key):
+			return damaged("host %d: key is not a normalised rule key", i)
+		case rest[0]&^flagSubs != 0:
+			return damaged("host %d: unknown flags %#x", i, rest[0])
+		}
+		n, err := actions.CheckPacked(rest[1:], uint32(nb))
+		if err != nil {
+			return damaged("host %d: %v", i, err)
+		}
+		if err := b.AddOrdered(key, rest[1:1+n], rest[0]&flagSubs != 0); err != nil {
+			return damaged("host %d: %v", i, err)
+		}
+		at += 2 + len(key) + 1 + n
+	}
+	if at != len(body) {
+		return damaged("%d bytes after the last host", len(body)-at)
+	}
+	return nil
+}
+
+// canonicalKey reports whether key is a rule key in the form NormalizeKey
+// returns.
+func canonicalKey(key []byte) bool {
+	k, err := hostmap.NormalizeKey(view(key))
+	return err == nil && k == view(key)
+}
+
+// readSnapshotFile loads the snapshot at path into b, a fresh builder. It
+// maps the file instead of reading it: its pages are most likely in the
+// page cache already, and copying 70 MB into new memory would cost more
+// than decoding it. A missing file gives an error satisfying
+// errors.Is(err, os.ErrNotExist).
+func readSnapshotFile(path string, b *hostmap.Builder) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if fi.Size() == 0 || fi.Size() > math.MaxInt32 {
+		return 0, fmt.Errorf("%s: %w", path, damaged("file of %d bytes", fi.Size()))
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	defer syscall.Munmap(data)
+	rev, err := decodeSnapshot(data, b)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
 	return rev, nil
 }
@@ -138,54 +242,4 @@ func view(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
-}
-
-// readPacked reads one packed rule whose backend ids index ids into dst,
-// checks it, and returns it with its ids mapped through ids.
-func readPacked(r *reader, ids []uint32, dst []byte) (actions.Packed, error) {
-	head := r.bytes(8)
-	if r.err != nil {
-		return nil, r.err
-	}
-	n := actions.Packed(head).Len()
-	if n > 1<<16 {
-		return nil, damaged("packed rule of %d bytes", n)
-	}
-	dst = append(dst, head...)
-	rest := r.bytes(n - 8)
-	if r.err != nil {
-		return nil, r.err
-	}
-	p := actions.Packed(append(dst, rest...))
-	if _, err := actions.CheckPacked(p, uint32(len(ids))); err != nil {
-		return nil, damaged("%v", err)
-	}
-	if p.Kind() == actions.Proxy {
-		for i := range p.Backends() {
-			p.SetBackend(i, ids[p.Backend(i)])
-		}
-	}
-	return p, nil
-}
-
-// canonicalKey reports whether key is a rule key in the form NormalizeKey
-// returns.
-func canonicalKey(key []byte) bool {
-	k, err := hostmap.NormalizeKey(view(key))
-	return err == nil && k == view(key)
-}
-
-// readSnapshotFile loads the snapshot at path into b. A missing file gives
-// an error satisfying errors.Is(err, os.ErrNotExist).
-func readSnapshotFile(path string, b *hostmap.Builder) (uint64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	rev, err := decodeSnapshot(f, b)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return 0, fmt.Errorf("%s: %w", path, err)
-	}
-	return rev, err
 }
