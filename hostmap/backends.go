@@ -1,7 +1,6 @@
 package hostmap
 
 import (
-	"math/bits"
 	"sync/atomic"
 	"unsafe"
 
@@ -42,38 +41,6 @@ func (b *backendTable) reserve(n int) {
 	for 10*(int(b.n)+n) > 7*len(b.index) {
 		b.growIndex(nil)
 	}
-}
-
-// internMany interns n addresses, addr(0) to addr(n-1), and returns their
-// ids in that order. It inserts them in the order of their places in the
-// index, so that a million addresses fill it from one end to the other
-// instead of at random.
-func (b *backendTable) internMany(a *arena, n int, addr func(i int) string) []uint32 {
-	b.reserve(n)
-	hs := make([]uint32, n)
-	for i := range n {
-		hs[i] = uint32(xxhash.Sum64String(addr(i)))
-	}
-	const bucketBits = 12
-	shift := max(bits.Len(uint(len(b.index)-1))-bucketBits, 0)
-	mask := uint32(len(b.index) - 1)
-	var count [1<<bucketBits + 1]int32
-	for _, h := range hs {
-		count[(h&mask)>>shift+1]++
-	}
-	for i := 1; i < len(count); i++ {
-		count[i] += count[i-1]
-	}
-	order := make([]int32, n)
-	for i, h := range hs {
-		order[count[(h&mask)>>shift]] = int32(i)
-		count[(h&mask)>>shift]++
-	}
-	ids := make([]uint32, n)
-	for _, i := range order {
-		ids[i] = b.internHashed(a, addr(int(i)), uint64(hs[i]))
-	}
-	return ids
 }
 
 // internHashed interns addr, whose hash's low 32 bits are h, in an index

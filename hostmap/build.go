@@ -67,14 +67,6 @@ func (b *Builder) Add(key string, r *actions.Rule) {
 // returns its id, for the rules given to AddPacked.
 func (b *Builder) Backend(addr string) uint32 { return b.r.backends.intern(&b.r.arena, addr) }
 
-// Backends interns n backend addresses at once, addr(0) to addr(n-1), and
-// returns their ids in that order, for the rules given to AddPacked. It
-// fills the interning index in order rather than at random: a store loads
-// the address list of its file with it.
-func (b *Builder) Backends(n int, addr func(i int) string) []uint32 {
-	return b.r.backends.internMany(&b.r.arena, n, addr)
-}
-
 // AddPacked adds packed rule p under key, which must already be normalised
 // (NormalizeKey), with the subdomains flag subs. p must be valid
 // (actions.CheckPacked) and name its backends by ids that Backend

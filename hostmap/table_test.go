@@ -333,3 +333,55 @@ func modelReplace(rng *rand.Rand, m *Table, keys []string) map[string]testEntry 
 	replaceInts(m, es)
 	return model
 }
+
+// TestLoadOrdered loads a cut's keys into a fresh builder shard by shard,
+// as a store reloads its snapshot, and checks the result and the refusals.
+func TestLoadOrdered(t *testing.T) {
+	src := New(1)
+	replaceInts(src, testEntries(5000))
+	src.Set("http://"+testKey(1), intRule(-1, true))
+	cut := src.Cut()
+	load := func(b *Builder, skip int) error {
+		addrs := make([][]byte, cut.Backends())
+		for id := range cut.Backends() {
+			addrs[id] = []byte(cut.BackendAddr(id))
+		}
+		if err := b.LoadBackends(len(addrs), func(i int) []byte { return addrs[i] }); err != nil {
+			return err
+		}
+		if err := b.StartOrdered(cut.ShardSizes()); err != nil {
+			return err
+		}
+		for i := range cut.Len() {
+			if i == skip {
+				continue
+			}
+			h := cut.Hit(i)
+			if err := b.AddOrdered([]byte(cut.Key(i)), h.Rule, h.Subdomains); err != nil {
+				return err
+			}
+		}
+		return b.Finish()
+	}
+	dst := New(1)
+	b := dst.NewBuilder(0)
+	require.NoError(t, load(b, -1))
+	dst.Replace(b)
+	assert.Equal(t, snapshot(t, src), snapshot(t, dst))
+
+	b = New(1).NewBuilder(0)
+	require.NoError(t, b.StartOrdered(cut.ShardSizes()))
+	h0 := cut.Hit(0)
+	require.NoError(t, b.AddOrdered([]byte(cut.Key(0)), h0.Rule, h0.Subdomains))
+	var de *DuplicateKeyError
+	assert.ErrorAs(t, b.AddOrdered([]byte(cut.Key(0)), h0.Rule, h0.Subdomains), &de, "a key given twice")
+	last := cut.Len() - 1
+	hl := cut.Hit(last)
+	require.NoError(t, b.AddOrdered([]byte(cut.Key(last)), hl.Rule, hl.Subdomains))
+	assert.ErrorIs(t, b.AddOrdered([]byte(cut.Key(1)), cut.Hit(1).Rule, false), ErrNotOrdered, "a key of an earlier shard")
+
+	b = New(1).NewBuilder(0)
+	b.Add("a.io", intRule(1, false))
+	assert.ErrorIs(t, b.LoadBackends(0, nil), ErrNotFresh)
+	assert.ErrorIs(t, b.StartOrdered(cut.ShardSizes()), ErrNotFresh)
+}
