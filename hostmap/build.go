@@ -54,7 +54,12 @@ func (t *Table) newBuilder(sizeHint int) *Builder {
 }
 
 // Len returns the number of keys added.
-func (b *Builder) Len() int { return len(b.pending) }
+func (b *Builder) Len() int {
+	if b.ordered != nil {
+		return int(b.r.n.Load())
+	}
+	return len(b.pending)
+}
 
 // Add adds rule r under key, which must already be normalised
 // (NormalizeKey). A key given twice is reported by Finish.
