@@ -49,12 +49,16 @@ func (s *Server) getRules(w http.ResponseWriter, r *http.Request) int {
 // counters.
 func (s *Server) putRules(w http.ResponseWriter, r *http.Request) int {
 	start := time.Now()
-	body, e := readBody(w, r, s.opts.MaxBodyBytes)
-	if e != nil {
-		return writeError(w, e)
-	}
-	read := time.Now()
-	b, e := s.decodeRules(r.Context(), body)
+	var body string
+	var b *hostmap.Builder
+	var e *api.Error
+	var read time.Time
+	store.LowPriority(func() {
+		if body, e = readBody(w, r, s.opts.MaxBodyBytes); e == nil {
+			read = time.Now()
+			b, e = s.decodeRules(r.Context(), body)
+		}
+	})
 	if e != nil {
 		return writeError(w, e)
 	}

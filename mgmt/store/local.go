@@ -478,12 +478,14 @@ func (l *Local) append(b []byte) error {
 }
 
 // replace commits a bulk replace: a new snapshot, durable before the table
-// changes, then a fresh journal.
+// changes, then a fresh journal. The snapshot is written at low priority
+// (LowPriority), as is the background one.
 func (l *Local) replace(o *op) {
 	defer close(o.done)
-	cut := o.build.Cut()
+	var err error
 	rev := l.rev + 1
-	if err := l.writeSnapshot(cut, rev); err != nil {
+	LowPriority(func() { err = l.writeSnapshot(o.build.Cut(), rev) })
+	if err != nil {
 		l.log.Error("cannot write the rules snapshot; the bulk replace is refused", "err", err)
 		o.err = fmt.Errorf("%w: %v", ErrUnavailable, err)
 		return
@@ -533,7 +535,9 @@ func (l *Local) startSnapshot() {
 	l.bg.Go(func() {
 		defer l.snapping.Store(false)
 		start := time.Now()
-		if err := l.writeSnapshot(cut, rev); err != nil {
+		var err error
+		LowPriority(func() { err = l.writeSnapshot(cut, rev) })
+		if err != nil {
 			l.log.Error("cannot write the rules snapshot; the journal keeps growing until it works", "err", err)
 			l.snapFail.Store(time.Now().UnixNano())
 			return
