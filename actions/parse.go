@@ -12,6 +12,14 @@ import (
 // initialisation.
 var ruleJSON = sonic.Config{UseNumber: true, CopyString: true, ValidateString: true}.Froze()
 
+// Warm compiles the JSON decoder ParseRule uses, which sonic otherwise
+// compiles at the first call (a few milliseconds, on the first rule PUT
+// after a start). Call it once at start; it is safe to call again.
+func Warm() {
+	var v any
+	_ = ruleJSON.UnmarshalFromString(`["empty",{"code":200},false]`, &v)
+}
+
 // ParseRule decodes and validates one rule triple from JSON, as sent to
 // PUT /hostname/HOST/ (SPEC §3, §4, §7). The returned Rule does not alias
 // data. Errors are RuleError values: CodeBadJSON when data is not JSON,

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/bytedance/sonic"
+	"github.com/mantrid/mantrid/actions"
 	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/mgmt/api"
 	"github.com/mantrid/mantrid/mgmt/store"
@@ -125,6 +128,7 @@ type Server struct {
 // nothing until Serve.
 func NewServer(table *hostmap.Table, st store.Store, opts ServerOptions) *Server {
 	opts = opts.withDefaults()
+	warm()
 	s := &Server{table: table, store: st, opts: opts, log: opts.Logger}
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
@@ -261,5 +265,15 @@ func (s *Server) recoverPanic(r *http.Request) {
 func (s *Server) afterBulk() {
 	if s.opts.AfterBulk != nil {
 		go s.opts.AfterBulk()
+	}
+}
+
+// warm compiles the JSON coders of the answers and of rules now, not at
+// the first request after a start: sonic compiles each on first use, which
+// took a few milliseconds off the first PUT's answer.
+func warm() {
+	actions.Warm()
+	for _, v := range []any{api.OK{}, api.Error{}, api.Stats{}, Process{}} {
+		_ = sonic.Pretouch(reflect.TypeOf(v))
 	}
 }

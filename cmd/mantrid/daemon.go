@@ -93,9 +93,10 @@ func (d *daemon) seed(b *hostmap.Builder) (map[string]actions.Counts, error) {
 	return stats, nil
 }
 
-// returnMemory gives the memory freed by a load or a bulk replace (the old
-// table, the request body, decoding garbage) back to the system at once,
-// instead of over minutes: a table of a million rules is replaced whole.
+// returnMemory gives the memory freed by a bulk replace (the old table,
+// the request body) back to the system at once, instead of over minutes: a
+// table of a million rules is replaced whole. A start needs none: loading
+// a store leaves little garbage.
 func returnMemory() { debug.FreeOSMemory() }
 
 // rulesChanged is the store's hook, called after a change is live: it
@@ -116,7 +117,6 @@ func (d *daemon) run(lns []loop.Listener, mlns []net.Listener) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	var bg sync.WaitGroup
 	bg.Go(func() { d.store.Maintain(ctx, d.cfg.SaveInterval) })
-	go returnMemory()
 	for _, ln := range mlns {
 		bg.Go(func() {
 			if err := d.api.Serve(ln); err != nil {
