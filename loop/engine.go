@@ -77,6 +77,7 @@ type Engine struct {
 	eng     gnet.Engine
 	booted  chan struct{} // OnBoot ran: e.eng is set
 	running chan struct{} // the first OnTick ran: every loop has its poller
+	ended   chan struct{} // gnet returned: the loops have stopped
 	runOnce sync.Once
 	loopsMu sync.Mutex
 	loops   atomic.Pointer[[]*eventLoop]
@@ -102,7 +103,7 @@ func New(cfg Config, rules *hostmap.Table, pages *static.Pages) *Engine {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Engine{cfg: cfg, rules: rules, pages: pages, log: cfg.Logger, start: time.Now(), booted: make(chan struct{}), running: make(chan struct{}),
-		xferSet: map[*transfer]struct{}{}}
+		ended: make(chan struct{}), xferSet: map[*transfer]struct{}{}}
 }
 
 // now returns monotonic nanoseconds since the engine was created.
@@ -143,6 +144,7 @@ func (e *Engine) Run(lns []Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() {
+		defer close(e.ended)
 		errc <- gnet.Rotate(e, addrs,
 			gnet.WithNumEventLoop(e.cfg.Loops),
 			// Every loop accepts for itself (from dups of one socket),
@@ -161,6 +163,10 @@ func (e *Engine) Run(lns []Listener) error {
 	select {
 	case <-e.running:
 		os.RemoveAll(dir)
+		if e.stopped.Load() {
+			// Stop came before gnet booted, so it could not stop it.
+			_ = e.eng.Stop(context.Background())
+		}
 	case err := <-errc:
 		if e.stopped.Load() {
 			return nil
@@ -191,7 +197,15 @@ func (e *Engine) Stop(ctx context.Context) error {
 	default:
 		return nil
 	}
-	err := e.eng.Stop(ctx)
+	// gnet may already have given up on its own (a listener closed under it
+	// while it started); then its Stop would wait for ctx in vain.
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.eng.Stop(ctx) }()
+	var err error
+	select {
+	case err = <-stopped:
+	case <-e.ended:
+	}
 	if errors.Is(err, gneterrors.ErrEngineInShutdown) {
 		return nil
 	}

@@ -448,3 +448,22 @@ func TestExportImportRoundTrip(t *testing.T) {
 	apiGetJSON(t, again.apiURL()+"/stats/", &statsAgain)
 	assert.Equal(t, statsTo, statsAgain, "imported counters are saved")
 }
+
+// TestSIGTERMRightAfterStart stops mantrid the moment it says it started,
+// while its event loops may still be starting: it must exit 0 at once, not
+// after the grace period (closing the listeners under gnet as it started
+// once left the loops unable to stop).
+func TestSIGTERMRightAfterStart(t *testing.T) {
+	for round := range 5 {
+		p := startMantrid(t, "grace_period = 20\n", "")
+		start := time.Now()
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+		select {
+		case <-p.exited:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: no exit within 5 s of SIGTERM:\n%s", round, p.Log())
+		}
+		assert.Equal(t, 0, p.cmd.ProcessState.ExitCode(), "round %d: exit status; log:\n%s", round, p.Log())
+		t.Logf("round %d: exited %v after SIGTERM", round, time.Since(start).Round(time.Millisecond))
+	}
+}
