@@ -2,7 +2,6 @@ package mgmt
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -67,7 +66,7 @@ func FuzzBulkPut(f *testing.F) {
 		}
 		g := httptest.NewRecorder()
 		s.Handler().ServeHTTP(g, httptest.NewRequest("GET", "/hostname/", nil))
-		back, e := s.decodeRules(context.Background(), g.Body.String())
+		back, _, e := s.decodeRules(httptest.NewRecorder(), httptest.NewRequest("PUT", "/hostname/", strings.NewReader(g.Body.String())))
 		if e != nil || back.Len() != len(want) {
 			t.Fatalf("body %q: GET gives %q, which reads back wrong (%v)", body, g.Body, e)
 		}

@@ -1,9 +1,10 @@
 package mgmt
 
 import (
-	"context"
 	"errors"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -46,53 +47,57 @@ func (s *Server) getRules(w http.ResponseWriter, r *http.Request) int {
 
 // putRules answers PUT /hostname/: the body {host: rule} replaces every
 // rule at once, or nothing changes. Hosts that keep a rule keep their
-// counters.
+// counters. The body is read and checked a member at a time, at low
+// priority (store.LowPriority), never held whole.
 func (s *Server) putRules(w http.ResponseWriter, r *http.Request) int {
 	start := time.Now()
-	var body string
 	var b *hostmap.Builder
 	var e *api.Error
-	var read time.Time
-	store.LowPriority(func() {
-		if body, e = readBody(w, r, s.opts.MaxBodyBytes); e == nil {
-			read = time.Now()
-			b, e = s.decodeRules(r.Context(), body)
-		}
-	})
+	var size int64
+	store.LowPriority(func() { b, size, e = s.decodeRules(w, r) })
 	if e != nil {
 		return writeError(w, e)
 	}
-	decoded := time.Now()
+	checked := time.Now()
 	n := b.Len()
 	if err := s.store.Replace(r.Context(), b); err != nil {
 		return writeError(w, storeProblem(err))
 	}
-	s.log.Info("rules replaced", "rules", n, "bytes", len(body), "took", time.Since(start).Round(time.Millisecond),
-		"read", read.Sub(start).Round(time.Millisecond), "checked", decoded.Sub(read).Round(time.Millisecond),
-		"committed", time.Since(decoded).Round(time.Millisecond))
+	s.log.Info("rules replaced", "rules", n, "bytes", size, "took", time.Since(start).Round(time.Millisecond),
+		"checked", checked.Sub(start).Round(time.Millisecond), "committed", time.Since(checked).Round(time.Millisecond))
 	s.afterBulk()
 	return writeOK(w)
 }
 
-// decodeRules validates a bulk body into a table builder, keys normalised.
-// The first bad entry in document order is the error, with its code and
-// its name in Host; then the first key given twice. Plain rules go
-// through actions.ParseRuleFast into one reused Rule, straight into the
-// builder; the rest are decoded and checked in full, so the answers are
-// those of ParseRule either way.
-func (s *Server) decodeRules(ctx context.Context, body string) (*hostmap.Builder, *api.Error) {
-	b := s.table.NewBuilder(len(body) / bulkEntryGuess)
+// decodeRules reads and validates a bulk body into a table builder, keys
+// normalised, and returns it with the body's size. The answer is the one
+// reading the whole body first gave: a body over the limit (413) or cut
+// short (body_unreadable), then one that is not JSON (bad_json) or not an
+// object (body_not_a_dict); then the first bad entry in document order,
+// with its code and its name in Host; then the first key given twice.
+// Plain rules go through actions.ParseRuleFast into one reused Rule,
+// straight into the builder; the rest are decoded and checked in full, so
+// the answers are those of ParseRule either way.
+func (s *Server) decodeRules(w http.ResponseWriter, r *http.Request) (*hostmap.Builder, int64, *api.Error) {
+	limit := s.opts.MaxBodyBytes
+	tooLarge := &api.Error{Code: api.CodeBodyTooLarge,
+		Detail: "the body is over the limit of " + strconv.FormatInt(limit, 10) + " bytes"}
+	if r.ContentLength > limit {
+		return nil, 0, tooLarge
+	}
+	body := &countingReader{r: http.MaxBytesReader(w, r.Body, limit)}
+	b := s.table.NewBuilder(int(max(r.ContentLength, 0)) / bulkEntryGuess)
 	var bad *api.Error
 	var scratch actions.Rule
 	n := 0
-	err := state.EachMember(body, func(name, raw string) error {
-		if n++; n%cancelCheckEvery == 0 && ctx.Err() != nil {
+	err := state.ReadMembers(body, func(name, raw string) error {
+		if n++; n%cancelCheckEvery == 0 && r.Context().Err() != nil {
 			bad = &api.Error{Code: api.CodeBodyUnreadable, Detail: "the request was cancelled"}
 			return errStop
 		}
 		key, err := hostmap.NormalizeKey(name)
 		if err != nil {
-			bad = &api.Error{Code: api.CodeHostnameInvalid, Detail: keyProblem(err), Host: name}
+			bad = &api.Error{Code: api.CodeHostnameInvalid, Detail: keyProblem(err), Host: strings.Clone(name)}
 			return errStop
 		}
 		rule := &scratch
@@ -102,25 +107,48 @@ func (s *Server) decodeRules(ctx context.Context, body string) (*hostmap.Builder
 				return err
 			}
 			if rule, err = actions.ParseRuleValue(v); err != nil {
-				bad = ruleProblem(err, name)
+				bad = ruleProblem(err, strings.Clone(name))
 				return errStop
 			}
 		}
 		b.Add(key, rule)
 		return nil
 	})
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return nil, body.n, tooLarge
+	}
 	switch {
-	case bad != nil:
-		return nil, bad
+	case body.readErr:
+		return nil, body.n, &api.Error{Code: api.CodeBodyUnreadable, Detail: "the body could not be read to its end"}
 	case errors.Is(err, state.ErrNotObject):
-		return nil, &api.Error{Code: api.CodeBodyNotADict, Detail: "the body must be a JSON object {host: rule}"}
-	case err != nil:
-		return nil, &api.Error{Code: api.CodeBadJSON, Detail: "the body is " + err.Error()}
+		return nil, body.n, &api.Error{Code: api.CodeBodyNotADict, Detail: "the body must be a JSON object {host: rule}"}
+	case errors.Is(err, state.ErrSyntax), errors.Is(err, state.ErrTooDeep):
+		return nil, body.n, &api.Error{Code: api.CodeBadJSON, Detail: "the body is " + err.Error()}
+	case bad != nil:
+		return nil, body.n, bad
+	case err != nil && !errors.Is(err, errStop):
+		return nil, body.n, &api.Error{Code: api.CodeBadJSON, Detail: "the body is " + err.Error()}
 	}
 	if de, ok := errors.AsType[*hostmap.DuplicateKeyError](b.Finish()); ok {
-		return nil, &api.Error{Code: api.CodeHostnameDuplicate, Detail: "two entries name the same rule key", Host: de.Key}
+		return nil, body.n, &api.Error{Code: api.CodeHostnameDuplicate, Detail: "two entries name the same rule key", Host: de.Key}
 	}
-	return b, nil
+	return b, body.n, nil
+}
+
+// countingReader counts the bytes read through it and notes a read error.
+type countingReader struct {
+	r       io.Reader
+	n       int64
+	readErr bool
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		c.readErr = true
+	}
+	return n, err
 }
 
 // keyProblem says why NormalizeKey refused a key, without quoting it.

@@ -221,3 +221,59 @@ func FuzzPlainCounts(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadMembers holds ReadMembers, reading through small and odd-sized
+// reads, to EachMember on the whole document: the same members, names and
+// raw values, in order, and the same answer (no error, not an object, or
+// not valid).
+func FuzzReadMembers(f *testing.F) {
+	for _, s := range []string{
+		`{}`, ` {"a":1,"b":[true,null,"x\u0000"],"a":{"c":1.5e3}} `, `[]`, `{"a\"b":"\ud800"}`, "{\"a\":\"\xff\"}",
+		`{"a" : [ ] , "b":"}]"}`, `{"a":-0.0e-0,"b":false}`, `{"a":["proxy",{"backends":["a:1"]},true]}`, `{"a":}`, `{"a":1,}`,
+		`{"a":` + strings.Repeat("[", 31) + strings.Repeat("]", 31) + `}`, `{"a":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`,
+		`"\0"`, `{"a":1} x`, `{"a":1}}`, `{"a" 1}`, `{"\u0041":2}`,
+	} {
+		f.Add(s, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, data string, chunk uint8) {
+		type member struct{ name, raw string }
+		var want, got []member
+		werr := EachMember(data, func(name, raw string) error { want = append(want, member{name, raw}); return nil })
+		r := &oddReader{data: data, size: int(chunk%7) + 1}
+		gerr := ReadMembers(r, func(name, raw string) error {
+			got = append(got, member{strings.Clone(name), strings.Clone(raw)})
+			return nil
+		})
+		class := func(err error) string {
+			switch {
+			case err == nil:
+				return "ok"
+			case err == ErrNotObject:
+				return "not an object"
+			}
+			return "invalid"
+		}
+		if class(werr) != class(gerr) {
+			t.Fatalf("input %q: ReadMembers says %v, EachMember %v", data, gerr, werr)
+		}
+		if werr == nil && !reflect.DeepEqual(want, got) {
+			t.Fatalf("input %q: members %q, EachMember gives %q", data, got, want)
+		}
+	})
+}
+
+// oddReader reads data in pieces of size bytes, then of size+3, and so on.
+type oddReader struct {
+	data string
+	size int
+}
+
+func (r *oddReader) Read(p []byte) (int, error) {
+	if r.data == "" {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.size)], r.data)
+	r.data = r.data[n:]
+	r.size = r.size%13 + 3
+	return n, nil
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"unsafe"
 
 	"github.com/bytedance/sonic"
 	"github.com/bytedance/sonic/ast"
@@ -312,4 +313,13 @@ func valueEnd(data string, i int) (int, error) {
 		i++
 	}
 	return i, nil
+}
+
+// view returns b as a string without copying it, for a caller that does
+// not keep it past the bytes' life.
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
