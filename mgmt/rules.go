@@ -47,14 +47,14 @@ func (s *Server) getRules(w http.ResponseWriter, r *http.Request) int {
 
 // putRules answers PUT /hostname/: the body {host: rule} replaces every
 // rule at once, or nothing changes. Hosts that keep a rule keep their
-// counters. The body is read and checked a member at a time, at low
-// priority (store.LowPriority), never held whole.
+// counters. The body is read and checked a member at a time, as bulk work
+// (ServerOptions.Bulk), never held whole.
 func (s *Server) putRules(w http.ResponseWriter, r *http.Request) int {
 	start := time.Now()
 	var b *hostmap.Builder
 	var e *api.Error
 	var size int64
-	store.LowPriority(func() { b, size, e = s.decodeRules(w, r) })
+	s.opts.Bulk.Run(func() { b, size, e = s.decodeRules(w, r) })
 	if e != nil {
 		return writeError(w, e)
 	}

@@ -62,6 +62,9 @@ type ServerOptions struct {
 	// SaveStats, when set, persists the counters at once; an import (PUT
 	// /state/) calls it after setting them.
 	SaveStats func() error
+	// Bulk runs the reading and checking of bulk bodies (PUT /hostname/,
+	// PUT /state/); nil runs them as they are.
+	Bulk *store.LowPriority
 	// AfterBulk, when set, runs in a goroutine of its own after each bulk
 	// replace or import has been answered (the daemon gives the memory
 	// of the old table and of the body back to the system).

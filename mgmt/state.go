@@ -55,7 +55,9 @@ func (s *Server) putState(w http.ResponseWriter, r *http.Request) int {
 		return writeError(w, e)
 	}
 	b := s.table.NewBuilder(len(body) / (2 * bulkEntryGuess))
-	stats, err := state.Import(body, b)
+	var stats map[string]actions.Counts
+	var err error
+	s.opts.Bulk.Run(func() { stats, err = state.Import(body, b) })
 	if err != nil {
 		return writeError(w, importProblem(err))
 	}

@@ -61,8 +61,9 @@ func newDaemon(cfg Config, log *slog.Logger, pages *static.Pages) *daemon {
 // none yet, and readies the API on it.
 func (d *daemon) openStore() error {
 	start := time.Now()
+	bulk := &store.LowPriority{}
 	st, err := store.Open(store.Options{
-		Dir: d.cfg.StorePath(), Table: d.table, OnChange: d.rulesChanged, Logger: d.log, Seed: d.seed,
+		Dir: d.cfg.StorePath(), Table: d.table, OnChange: d.rulesChanged, Logger: d.log, Seed: d.seed, Bulk: bulk,
 	})
 	if err != nil {
 		return err
@@ -73,7 +74,8 @@ func (d *daemon) openStore() error {
 	d.api = mgmt.NewServer(d.table, st, mgmt.ServerOptions{
 		Logger:    d.log,
 		SaveStats: func() error { _, err := st.SaveStats(true); return err },
-		AfterBulk: returnMemory,
+		Bulk:      bulk,
+		AfterBulk: func() { bulk.Run(returnMemory) },
 	})
 	return nil
 }

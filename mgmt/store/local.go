@@ -54,6 +54,8 @@ type Options struct {
 	Seed func(b *hostmap.Builder) (map[string]actions.Counts, error)
 	// JournalLimit is DefaultJournalLimit when 0.
 	JournalLimit int64
+	// Bulk runs snapshot writes; nil runs them as they are.
+	Bulk *LowPriority
 }
 
 // Local is the Store on a local folder (see the package comment). Open
@@ -64,6 +66,7 @@ type Local struct {
 	onChange func(string)
 	log      *slog.Logger
 	limit    int64
+	bulk     *LowPriority
 
 	lock      *os.File
 	reqs      chan *op
@@ -125,7 +128,7 @@ func Open(o Options) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Local{dir: o.Dir, table: o.Table, onChange: o.OnChange, log: o.Logger, limit: o.JournalLimit, lock: lock,
+	l := &Local{dir: o.Dir, table: o.Table, onChange: o.OnChange, log: o.Logger, limit: o.JournalLimit, bulk: o.Bulk, lock: lock,
 		reqs: make(chan *op, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
 	if err := l.load(o.Seed); err != nil {
 		lock.Close()
@@ -478,13 +481,17 @@ func (l *Local) append(b []byte) error {
 }
 
 // replace commits a bulk replace: a new snapshot, durable before the table
-// changes, then a fresh journal. The snapshot is written at low priority
-// (LowPriority), as is the background one.
+// changes, then a fresh journal. The snapshot is written, and the table
+// replaced, as bulk work (Options.Bulk), as is the background snapshot.
 func (l *Local) replace(o *op) {
 	defer close(o.done)
 	var err error
 	rev := l.rev + 1
-	LowPriority(func() { err = l.writeSnapshot(o.build.Cut(), rev) })
+	l.bulk.Run(func() {
+		if err = l.writeSnapshot(o.build.Cut(), rev); err == nil {
+			l.table.Replace(o.build)
+		}
+	})
 	if err != nil {
 		l.log.Error("cannot write the rules snapshot; the bulk replace is refused", "err", err)
 		o.err = fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -492,7 +499,6 @@ func (l *Local) replace(o *op) {
 	}
 	l.rev = rev
 	l.rotate(true)
-	l.table.Replace(o.build)
 	if l.onChange != nil {
 		l.onChange("")
 	}
@@ -536,7 +542,7 @@ func (l *Local) startSnapshot() {
 		defer l.snapping.Store(false)
 		start := time.Now()
 		var err error
-		LowPriority(func() { err = l.writeSnapshot(cut, rev) })
+		l.bulk.Run(func() { err = l.writeSnapshot(cut, rev) })
 		if err != nil {
 			l.log.Error("cannot write the rules snapshot; the journal keeps growing until it works", "err", err)
 			l.snapFail.Store(time.Now().UnixNano())
