@@ -1,6 +1,8 @@
 package actions
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -50,7 +52,8 @@ func TestParseRuleFast(t *testing.T) {
 }
 
 // FuzzParseRuleFast holds the fast parser to ParseRule: whatever it
-// accepts, ParseRule accepts as an Equal rule.
+// accepts, ParseRule accepts as an Equal rule; and it is valid JSON, as a
+// bulk body's checks take it to be (mgmt/state.ReadMembers).
 func FuzzParseRuleFast(f *testing.F) {
 	for _, c := range canonicalCases {
 		f.Add([]byte(c.in))
@@ -61,6 +64,9 @@ func FuzzParseRuleFast(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if !ParseRuleFast(data, &r) {
 			return
+		}
+		if !json.Valid(data) || bytes.ContainsFunc(data, func(c rune) bool { return c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r' }) {
+			t.Fatalf("%q: the fast parser accepted what is not valid JSON", data)
 		}
 		want, err := ParseRule(data)
 		if err != nil {

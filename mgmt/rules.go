@@ -90,8 +90,19 @@ func (s *Server) decodeRules(w http.ResponseWriter, r *http.Request) (*hostmap.B
 	var bad *api.Error
 	var scratch actions.Rule
 	n := 0
-	err := state.ReadMembers(body, func(name, raw string) error {
+	fast := func(name, raw string) bool {
 		if n++; n%cancelCheckEvery == 0 && r.Context().Err() != nil {
+			return false // the slow path says so
+		}
+		key, err := hostmap.NormalizeKey(name)
+		if err != nil || !actions.ParseRuleFast(unsafe.Slice(unsafe.StringData(raw), len(raw)), &scratch) {
+			return false
+		}
+		b.Add(key, &scratch)
+		return true
+	}
+	err := state.ReadMembers(body, fast, func(name, raw string) error {
+		if r.Context().Err() != nil {
 			bad = &api.Error{Code: api.CodeBodyUnreadable, Detail: "the request was cancelled"}
 			return errStop
 		}
@@ -100,16 +111,14 @@ func (s *Server) decodeRules(w http.ResponseWriter, r *http.Request) (*hostmap.B
 			bad = &api.Error{Code: api.CodeHostnameInvalid, Detail: keyProblem(err), Host: strings.Clone(name)}
 			return errStop
 		}
-		rule := &scratch
-		if !actions.ParseRuleFast(unsafe.Slice(unsafe.StringData(raw), len(raw)), rule) {
-			v, err := state.DecodeValue(raw)
-			if err != nil {
-				return err
-			}
-			if rule, err = actions.ParseRuleValue(v); err != nil {
-				bad = ruleProblem(err, strings.Clone(name))
-				return errStop
-			}
+		v, err := state.DecodeValue(raw)
+		if err != nil {
+			return err
+		}
+		rule, err := actions.ParseRuleValue(v)
+		if err != nil {
+			bad = ruleProblem(err, strings.Clone(name))
+			return errStop
 		}
 		b.Add(key, rule)
 		return nil

@@ -240,7 +240,7 @@ func FuzzReadMembers(f *testing.F) {
 		var want, got []member
 		werr := EachMember(data, func(name, raw string) error { want = append(want, member{name, raw}); return nil })
 		r := &oddReader{data: data, size: int(chunk%7) + 1}
-		gerr := ReadMembers(r, func(name, raw string) error {
+		gerr := ReadMembers(r, nil, func(name, raw string) error {
 			got = append(got, member{strings.Clone(name), strings.Clone(raw)})
 			return nil
 		})

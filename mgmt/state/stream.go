@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"io"
+	"unsafe"
 
 	"github.com/bytedance/sonic"
 )
@@ -16,6 +17,12 @@ const streamChunk = 64 << 10
 // being read is buffered, so a bulk PUT of 100 MB needs no 100 MB buffer.
 // name and raw alias the buffer and are valid only during the call.
 //
+// fast, when not nil, sees each member first, its name already checked:
+// when it returns true it has taken the member, whose value it vouches is
+// valid JSON (it is a parser of a strict subset of JSON, such as
+// actions.ParseRuleFast), and the value is neither checked again nor
+// given to fn. After an error of fn, fast is no longer called.
+//
 // Each name and value is checked as the whole document would be (JSON
 // syntax, raw control characters, MaxDepth), and so is the structure
 // between them. What it returns, and so what a caller answers, is what
@@ -24,8 +31,8 @@ const streamChunk = 64 << 10
 // then the first error fn returned. So once fn has returned an error,
 // ReadMembers still reads and checks the rest of the document, without
 // calling fn again.
-func ReadMembers(r io.Reader, fn func(name, raw string) error) error {
-	s := &memberStream{r: r}
+func ReadMembers(r io.Reader, fast func(name, raw string) bool, fn func(name, raw string) error) error {
+	s := &memberStream{r: r, fast: fast}
 	fnErr := s.members(fn)
 	switch {
 	case s.readErr != nil:
@@ -45,6 +52,7 @@ type memberStream struct {
 	eof     bool  // r has no more
 	readErr error // r's error other than io.EOF
 	err     error // the document's problem
+	fast    func(name, raw string) bool
 }
 
 // members reads the object and calls fn until it fails; it returns fn's
@@ -73,7 +81,7 @@ func (s *memberStream) members(fn func(name, raw string) error) error {
 		if !ok {
 			return fnErr
 		}
-		raw, ok := s.value()
+		n, ok := s.valueEnd()
 		if !ok {
 			return fnErr
 		}
@@ -81,8 +89,14 @@ func (s *memberStream) members(fn func(name, raw string) error) error {
 		if to > 0 {
 			name = view(s.buf[s.mark+from : s.mark+to]) // the window may have moved
 		}
-		if fnErr == nil {
-			fnErr = fn(name, raw)
+		raw := view(s.buf[s.off : s.off+n])
+		if fnErr != nil || s.fast == nil || !s.fast(name, raw) {
+			if !s.check(raw) {
+				return fnErr
+			}
+			if fnErr == nil {
+				fnErr = fn(name, raw)
+			}
 		}
 		s.off += len(raw)
 		c, ok := s.skipSpace()
@@ -135,26 +149,27 @@ func (s *memberStream) name() (from, to int, unescaped string, ok bool) {
 	return from, to, unescaped, true
 }
 
-// value reads a member's value (without consuming it) and checks it.
-func (s *memberStream) value() (string, bool) {
+// valueEnd finds the end of a member's value, without consuming it, and
+// returns its length.
+func (s *memberStream) valueEnd() (int, bool) {
 	if _, ok := s.skipSpace(); !ok {
 		s.err = ErrSyntax
-		return "", false
+		return 0, false
 	}
-	n, ok := s.scan(valueLen)
-	if !ok {
-		return "", false
-	}
-	raw := s.buf[s.off : s.off+n]
+	return s.scan(valueLen)
+}
+
+// check checks a member's value as the whole document would be checked.
+func (s *memberStream) check(raw string) bool {
 	switch {
-	case !sonic.Valid(raw) || rawControlInString(view(raw)):
+	case !sonic.ValidString(raw) || rawControlInString(raw):
 		s.err = ErrSyntax
-		return "", false
-	case depthOf(raw)+1 > MaxDepth:
+		return false
+	case depthOf(bytesOf(raw))+1 > MaxDepth:
 		s.err = ErrTooDeep
-		return "", false
+		return false
 	}
-	return view(raw), true
+	return true
 }
 
 // scan measures the token at s.off with measure, reading more input until
@@ -312,6 +327,9 @@ func depthOf(raw []byte) int {
 	}
 	return most
 }
+
+// bytesOf returns s's bytes without copying; they must not be changed.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func hasByte(b []byte, c byte) bool {
 	for _, x := range b {
