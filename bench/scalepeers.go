@@ -23,15 +23,7 @@ const haproxyScaleConfig = `global
     nbthread 1
     maxconn 4000
     stats socket %[2]s mode 600 level admin
-defaults
-    mode http
-    option http-keep-alive
-    http-reuse always
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-    timeout http-keep-alive 60s
-frontend fe
+` + haproxyDefaults + `frontend fe
     bind 127.0.0.1:%[1]d
     http-request return status 200 content-type text/plain lf-string "%%[req.hdr(host),lower,map(%[3]s,be_default)]\n" if { path /_map }
     use_backend %%[req.hdr(host),lower,map(%[3]s,be_default)]

@@ -249,15 +249,7 @@ func (e *env) startHAProxy(ctx context.Context) error {
 	conf, err := e.write("haproxy.cfg", fmt.Sprintf(`global
     nbthread 1
     maxconn 4000
-defaults
-    mode http
-    option http-keep-alive
-    http-reuse always
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-    timeout http-keep-alive 60s
-frontend fe
+`+haproxyDefaults+`frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
@@ -273,6 +265,18 @@ backend be
 	e.haproxy = &target{name: "HAProxy (nbthread 1)", url: fmt.Sprintf("http://127.0.0.1:%d", port), proc: p}
 	return waitReady(ctx, e.haproxy)
 }
+
+// haproxyDefaults is the defaults section of every HAProxy the bench
+// starts: keep-alive both ways, backend connections reused.
+const haproxyDefaults = `defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive 60s
+`
 
 // listenRE finds the addresses Mantrid logs once it has bound port 0.
 var (
