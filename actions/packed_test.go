@@ -127,6 +127,25 @@ func TestCheckBackendAddr(t *testing.T) {
 	}
 }
 
+// FuzzCheckBackendAddr checks CheckBackendAddr against its definition:
+// an address is valid when it is what Backend.Addr writes for a valid
+// backend.
+func FuzzCheckBackendAddr(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:8000", "[::1]:80", "a:080", "[a]:80", "[::1:80", "a:+80", "[1.2.3.4]:80", "::1:80", "[]:80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		b := splitAddr(addr)
+		want := b.Port >= MinPort && b.Port <= MaxPort && b.Addr() == addr
+		if strings.IndexByte(b.Host, ':') >= 0 {
+			want = want && validIPv6(b.Host)
+		} else {
+			want = want && validHostName(b.Host)
+		}
+		assert.Equal(t, want, CheckBackendAddr(addr), "CheckBackendAddr(%q)", addr)
+	})
+}
+
 // FuzzCheckPacked checks CheckPacked on any bytes: it never panics, and a
 // rule it accepts unpacks to a valid rule that packs back to the same
 // bytes.

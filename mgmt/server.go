@@ -131,7 +131,7 @@ type Server struct {
 // nothing until Serve.
 func NewServer(table *hostmap.Table, st store.Store, opts ServerOptions) *Server {
 	opts = opts.withDefaults()
-	warm()
+	Warm()
 	s := &Server{table: table, store: st, opts: opts, log: opts.Logger}
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
@@ -271,12 +271,18 @@ func (s *Server) afterBulk() {
 	}
 }
 
-// warm compiles the JSON coders of the answers and of rules now, not at
+// Warm compiles the JSON coders of the answers and of rules now, not at
 // the first request after a start: sonic compiles each on first use, which
-// took a few milliseconds off the first PUT's answer.
-func warm() {
-	actions.Warm()
-	for _, v := range []any{api.OK{}, api.Error{}, api.Stats{}, Process{}} {
-		_ = sonic.Pretouch(reflect.TypeOf(v))
-	}
+// took a few milliseconds off the first PUT's answer. NewServer calls it;
+// a daemon may call it earlier in a goroutine of its own, to do it while
+// the rules load. Later calls wait for the first and do nothing.
+func Warm() {
+	warmOnce.Do(func() {
+		actions.Warm()
+		for _, v := range []any{api.OK{}, api.Error{}, api.Stats{}, Process{}} {
+			_ = sonic.Pretouch(reflect.TypeOf(v))
+		}
+	})
 }
+
+var warmOnce sync.Once

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/mantrid/mantrid/loop"
+	"github.com/mantrid/mantrid/mgmt"
 	"github.com/mantrid/mantrid/static"
 	"github.com/urfave/cli/v2"
 )
@@ -82,6 +83,8 @@ func serve(cfg Config, log *slog.Logger) error {
 	if cfg.MaxConnections == 0 {
 		cfg.MaxConnections = max(int(nofile)-64, 32) / 2
 	}
+	// The JSON coders compile on the other core while the rules load.
+	go mgmt.Warm()
 	pages, err := static.Load(cfg.StaticDir)
 	if err != nil {
 		return err

@@ -2,11 +2,13 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"math"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -80,11 +82,17 @@ func encodeSnapshot(out io.Writer, c content, rev uint64) error {
 }
 
 // decodeSnapshot reads a snapshot, data, into b, a fresh builder, and
-// returns its revision; b is finished. It checks everything: the checksum
-// first, then the header, each address and key, each packed rule
+// returns its revision; b is finished. It checks everything: the checksum,
+// the header, each address and key, each packed rule
 // (actions.CheckPacked) and duplicate keys; any problem is an error
 // wrapping errDamaged, and b must then be dropped. It never panics,
 // whatever data holds. Nothing b keeps aliases data.
+//
+// A restart waits for it, so it works on two cores: while it loads the
+// structure into b, checking what b relies on (lengths, packed rules,
+// shard order), a second goroutine computes the checksum and checks the
+// addresses and keys (checkText). When both fail, the checksum's error is
+// the one reported: a file that is damaged says so.
 func decodeSnapshot(data []byte, b *hostmap.Builder) (uint64, error) {
 	const head = len(snapMagic) + 4 + 4 + 8 + 4 + 4
 	tail := len(snapEnd) + 4
@@ -93,50 +101,110 @@ func decodeSnapshot(data []byte, b *hostmap.Builder) (uint64, error) {
 		return 0, damaged("not a Mantrid rules snapshot")
 	case string(data[len(data)-tail:len(data)-4]) != snapEnd:
 		return 0, damaged("no end mark (truncated?)")
-	case crc32.Checksum(data[:len(data)-4], castagnoli) != binary.LittleEndian.Uint32(data[len(data)-4:]):
-		return 0, damaged("checksum mismatch")
 	}
 	le := binary.LittleEndian
 	version, rev := le.Uint32(data[8:]), le.Uint64(data[16:])
 	nb, nh := le.Uint32(data[24:]), le.Uint32(data[28:])
-	switch {
-	case version != snapVersion:
+	if version != snapVersion {
+		if crc32.Checksum(data[:len(data)-4], castagnoli) != le.Uint32(data[len(data)-4:]) {
+			return 0, damaged("checksum mismatch")
+		}
 		return 0, fmt.Errorf("snapshot version %d: this Mantrid reads version %d", version, snapVersion)
-	case nb > maxCount || nh > maxCount:
-		return 0, damaged("header announces %d backends and %d hosts", nb, nh)
 	}
 	body := data[head : len(data)-tail]
-	at, err := loadBackends(body, int(nb), b)
+	var failed atomic.Bool
+	checked := make(chan error, 1)
+	go func() {
+		err := checkText(data, body, int(nb), int(nh))
+		if err != nil {
+			failed.Store(true)
+		}
+		checked <- err
+	}()
+	err := loadStructure(body, nb, nh, b, &failed)
+	if cerr := <-checked; cerr != nil {
+		return 0, cerr
+	}
 	if err != nil {
 		return 0, err
-	}
-	sizes, at, err := shardSizes(body, at, int(nh))
-	if err != nil {
-		return 0, err
-	}
-	if err := b.StartOrdered(sizes); err != nil {
-		return 0, err
-	}
-	if err := addHosts(body, at, int(nb), int(nh), b); err != nil {
-		return 0, err
-	}
-	if err := b.Finish(); err != nil {
-		return 0, damaged("%v", err)
 	}
 	return rev, nil
 }
 
-// loadBackends checks the n backend addresses at the start of body and
-// loads them into b; it returns where the hosts start.
+// loadStructure loads body into b, checking the counts, the lengths, the
+// flags and the packed rules; it gives up early once failed is set.
+func loadStructure(body []byte, nb, nh uint32, b *hostmap.Builder, failed *atomic.Bool) error {
+	if nb > maxCount || nh > maxCount {
+		return damaged("header announces %d backends and %d hosts", nb, nh)
+	}
+	at, err := loadBackends(body, int(nb), b)
+	if err != nil {
+		return err
+	}
+	sizes, at, err := shardSizes(body, at, int(nh))
+	if err != nil {
+		return err
+	}
+	if err := b.StartOrdered(sizes); err != nil {
+		return err
+	}
+	if err := addHosts(body, at, int(nb), int(nh), b, failed); err != nil {
+		return err
+	}
+	if err := b.Finish(); err != nil {
+		return damaged("%v", err)
+	}
+	return nil
+}
+
+// checkText computes data's checksum and then checks the text in body:
+// each of the nb backend addresses (actions.CheckBackendAddr) and each of
+// the nh host keys (a normalised rule key). It leaves lengths and counts
+// that do not add up to loadStructure, which reports them.
+func checkText(data, body []byte, nb, nh int) error {
+	if crc32.Checksum(data[:len(data)-4], castagnoli) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
+		return damaged("checksum mismatch")
+	}
+	at := 0
+	for i := range nb {
+		addr, _, ok := cutStr(body[at:])
+		if !ok {
+			return nil
+		}
+		if !actions.CheckBackendAddr(view(addr)) {
+			return damaged("backend %d is not a host:port address", i)
+		}
+		at += 2 + len(addr)
+	}
+	at += 4 * shards
+	for i := range nh {
+		if at > len(body) {
+			return nil
+		}
+		key, rest, ok := cutStr(body[at:])
+		if !ok || len(rest) < 1 {
+			return nil
+		}
+		if !canonicalKey(key) {
+			return damaged("host %d: key is not a normalised rule key", i)
+		}
+		n, err := actions.CheckPacked(rest[1:], uint32(nb))
+		if err != nil {
+			return nil
+		}
+		at += 2 + len(key) + 1 + n
+	}
+	return nil
+}
+
+// loadBackends loads the n backend addresses at the start of body into b;
+// it returns where the hosts start. checkText checks the addresses.
 func loadBackends(body []byte, n int, b *hostmap.Builder) (int, error) {
 	at := 0
 	for i := range n {
 		addr, _, ok := cutStr(body[at:])
 		if !ok {
 			return 0, damaged("backend %d: truncated", i)
-		}
-		if !actions.CheckBackendAddr(view(addr)) {
-			return 0, damaged("backend %d is not a host:port address", i)
 		}
 		at += 2 + len(addr)
 	}
@@ -170,15 +238,19 @@ func shardSizes(body []byte, at, nh int) ([]int, int, error) {
 	return sizes, at + 4*shards, nil
 }
 
-// addHosts checks the nh host records of body that start at at, their
-// rules naming backends below nb, and adds them to b.
-func addHosts(body []byte, at, nb, nh int, b *hostmap.Builder) error {
+// addHosts checks the structure of the nh host records of body that start
+// at at, their rules naming backends below nb, and adds them to b; it
+// stops early once failed is set. checkText checks the keys.
+func addHosts(body []byte, at, nb, nh int, b *hostmap.Builder, failed *atomic.Bool) error {
 	for i := range nh {
+		if i&4095 == 0 && failed.Load() {
+			return errGaveUp
+		}
 		key, rest, ok := cutStr(body[at:])
 		switch {
 		case !ok || len(rest) < 1:
 			return damaged("host %d: truncated", i)
-		case !canonicalKey(key):
+		case len(key) == 0:
 			return damaged("host %d: key is not a normalised rule key", i)
 		case rest[0]&^flagSubs != 0:
 			return damaged("host %d: unknown flags %#x", i, rest[0])
@@ -197,6 +269,10 @@ func addHosts(body []byte, at, nb, nh int, b *hostmap.Builder) error {
 	}
 	return nil
 }
+
+// errGaveUp ends a load whose text check failed; that check's error is
+// the one reported.
+var errGaveUp = errors.New("store: load given up")
 
 // canonicalKey reports whether key is a rule key in the form NormalizeKey
 // returns.
