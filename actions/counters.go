@@ -144,6 +144,26 @@ func (c *Counters) SetBase(id uint32, want Counts) {
 	s.received.Store(b.BytesReceived)
 }
 
+// Touched reports whether id may have counts: false when neither a loop
+// nor the base has the chunk that would hold them, so that they are zero
+// without reading them. A scan for the hosts that have counts skips a
+// million that never saw traffic at the cost of a few loads each.
+func (c *Counters) Touched(id uint32) bool {
+	for i := range c.loops {
+		if c.loops[i].has(id) {
+			return true
+		}
+	}
+	return c.base.has(id)
+}
+
+// has reports whether the chunk of id exists.
+func (c *chunks) has(id uint32) bool {
+	dir := c.dir.Load()
+	ci := int(id >> countersChunkBits)
+	return dir != nil && ci < len(*dir) && (*dir)[ci].Load() != nil
+}
+
 // Total returns the sum of every host's counts, bases included. It reads
 // only the chunks that exist, so it is cheap while few hosts see traffic;
 // a saver compares totals to skip saves when nothing moved.

@@ -31,6 +31,13 @@ func TestCounters(t *testing.T) {
 	assert.Equal(t, Counts{}, c.Sum(5000), "a zero base zeroes the counts")
 	c.SetBase(1<<20, Counts{})
 	assert.Nil(t, c.base.at(1<<20), "a zero base of an id never counted costs nothing")
+
+	assert.True(t, c.Touched(5000), "counted by the loops")
+	assert.True(t, c.Touched(4999), "in a chunk that exists: may have counts")
+	assert.False(t, c.Touched(100), "no chunk: no counts")
+	assert.False(t, c.Touched(1<<20), "no chunk, past the directory")
+	c.SetBase(3<<countersChunkBits, Counts{CompletedRequests: 1})
+	assert.True(t, c.Touched(3<<countersChunkBits), "a base alone")
 }
 
 // TestCountersConcurrent has two loops count far-apart ids (growing their

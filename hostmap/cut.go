@@ -1,6 +1,10 @@
 package hostmap
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/mantrid/mantrid/actions"
+)
 
 // Range calls fn for each key, in no particular order, until fn returns
 // false. It takes no lock, so fn may call any method of t, writers
@@ -27,6 +31,39 @@ func (t *Table) Range(fn func(key string, h Hit) bool) {
 			}
 			if !fn(r.key(w), r.hit(entry{w, s.val.Load(), true})) {
 				return
+			}
+		}
+	}
+}
+
+// EachCounted calls fn with the key and the counts of every key whose
+// counts, open requests left out, are not zero. It reads the slots in
+// order and a key's counters only where they may be set
+// (actions.Counters.Touched), and the key itself only when they are: a
+// store saving the counters of a million hosts, few of them with traffic,
+// pays little more than one pass over the slots. Like Range it sees a
+// key changed meanwhile either way.
+func (t *Table) EachCounted(fn func(key string, c actions.Counts)) {
+	r := t.root.Load()
+	for si := range r.shards {
+		sh := r.shards[si].Load()
+		if sh == nil {
+			continue
+		}
+		for i := range sh.slots {
+			s := &sh.slots[i]
+			w := s.key.Load()
+			if w == 0 || w == tomb {
+				continue
+			}
+			id := statOf(s.val.Load())
+			if !t.counters.Touched(id) {
+				continue
+			}
+			c := t.counters.Sum(id)
+			c.OpenRequests = 0
+			if !c.IsZero() {
+				fn(r.key(w), c)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package hostmap
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -83,4 +84,46 @@ func TestStatIDReuse(t *testing.T) {
 
 	replaceInts(m, []testEntry{{Key: "e.io", Value: 6}})
 	assert.Zero(t, m.Reclaim(later.Add(4*time.Second), time.Minute), "ids released by Replace wait too")
+}
+
+// TestEachCounted checks that EachCounted lists exactly the keys with
+// counts (open requests aside), as Range and Counts would, over a table
+// whose ids span several counter chunks, with counts from the loops and
+// from bases.
+func TestEachCounted(t *testing.T) {
+	m := New(2)
+	var entries []testEntry
+	for i := range 5000 {
+		entries = append(entries, testEntry{Key: fmt.Sprintf("h%d.example", i), Value: i})
+	}
+	replaceInts(m, entries)
+	hit := func(key string) Hit {
+		h, ok := m.Get(key)
+		require.True(t, ok, key)
+		return h
+	}
+	count(m, hit("h1.example"), 10)
+	count(m, hit("h4999.example"), 20)
+	m.Counters().Slot(1, hit("h2500.example").Stat).Sent(3)
+	m.Counters().SetBase(hit("h3000.example").Stat, actions.Counts{CompletedRequests: 7})
+	m.Counters().Slot(0, hit("h2.example").Stat).Begin(0) // open only: not listed
+	m.Counters().Slot(0, 0).Begin(5)                      // unmatched: not a key
+
+	want := map[string]actions.Counts{}
+	m.Range(func(key string, h Hit) bool {
+		c := m.Counts(h.Stat)
+		c.OpenRequests = 0
+		if !c.IsZero() {
+			want[key] = c
+		}
+		return true
+	})
+	got := map[string]actions.Counts{}
+	m.EachCounted(func(key string, c actions.Counts) {
+		_, twice := got[key]
+		assert.False(t, twice, "%s listed twice", key)
+		got[key] = c
+	})
+	assert.Len(t, want, 4)
+	assert.Equal(t, want, got)
 }

@@ -127,3 +127,25 @@ func BenchmarkOpenPhases1M(b *testing.B) {
 	b.ReportMetric(read.Seconds()/float64(b.N), "s-read/op")
 	b.ReportMetric(publish.Seconds()/float64(b.N), "s-publish/op")
 }
+
+// BenchmarkSaveStats1M times one save of the counters with a million rules
+// loaded, ten of them with traffic: what the store's Maintain does every
+// save_interval while traffic flows.
+func BenchmarkSaveStats1M(b *testing.B) {
+	l, keys := openWith1M(b, b.TempDir())
+	defer l.Close()
+	for i := range 10 {
+		h, ok := l.table.Get(keys[i*99991])
+		if !ok {
+			b.Fatal("no rule for", keys[i*99991])
+		}
+		s := l.table.Counters().Slot(0, h.Stat)
+		s.Begin(100)
+		s.End(true)
+	}
+	for b.Loop() {
+		if _, err := l.SaveStats(true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

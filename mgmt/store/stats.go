@@ -35,13 +35,8 @@ type statEntry struct {
 // hostmap.Table.Range).
 func statsOf(t *hostmap.Table) []statEntry {
 	out := []statEntry{{key: "", counts: t.Counts(0)}}
-	t.Range(func(key string, h hostmap.Hit) bool {
-		c := t.Counts(h.Stat)
-		c.OpenRequests = 0
-		if !c.IsZero() {
-			out = append(out, statEntry{key: key, counts: c})
-		}
-		return true
+	t.EachCounted(func(key string, c actions.Counts) {
+		out = append(out, statEntry{key: key, counts: c})
 	})
 	return out
 }
