@@ -66,7 +66,7 @@ func FuzzBulkPut(f *testing.F) {
 		}
 		g := httptest.NewRecorder()
 		s.Handler().ServeHTTP(g, httptest.NewRequest("GET", "/hostname/", nil))
-		back, _, e := s.decodeRules(httptest.NewRecorder(), httptest.NewRequest("PUT", "/hostname/", strings.NewReader(g.Body.String())))
+		back, _, e := s.decodeRules(httptest.NewRecorder(), httptest.NewRequest("PUT", "/hostname/", strings.NewReader(g.Body.String())), nil)
 		if e != nil || back.Len() != len(want) {
 			t.Fatalf("body %q: GET gives %q, which reads back wrong (%v)", body, g.Body, e)
 		}

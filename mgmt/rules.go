@@ -54,7 +54,7 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request) int {
 	var b *hostmap.Builder
 	var e *api.Error
 	var size int64
-	s.opts.Bulk.Run(func() { b, size, e = s.decodeRules(w, r) })
+	s.opts.Bulk.Run(func(p *store.Pacer) { b, size, e = s.decodeRules(w, r, p) })
 	if e != nil {
 		return writeError(w, e)
 	}
@@ -78,7 +78,7 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request) int {
 // Plain rules go through actions.ParseRuleFast into one reused Rule,
 // straight into the builder; the rest are decoded and checked in full, so
 // the answers are those of ParseRule either way.
-func (s *Server) decodeRules(w http.ResponseWriter, r *http.Request) (*hostmap.Builder, int64, *api.Error) {
+func (s *Server) decodeRules(w http.ResponseWriter, r *http.Request, p *store.Pacer) (*hostmap.Builder, int64, *api.Error) {
 	limit := s.opts.MaxBodyBytes
 	tooLarge := &api.Error{Code: api.CodeBodyTooLarge,
 		Detail: "the body is over the limit of " + strconv.FormatInt(limit, 10) + " bytes"}
@@ -91,6 +91,7 @@ func (s *Server) decodeRules(w http.ResponseWriter, r *http.Request) (*hostmap.B
 	var scratch actions.Rule
 	n := 0
 	fast := func(name, raw string) bool {
+		p.Pace()
 		if n++; n%cancelCheckEvery == 0 && r.Context().Err() != nil {
 			return false // the slow path says so
 		}
@@ -102,6 +103,7 @@ func (s *Server) decodeRules(w http.ResponseWriter, r *http.Request) (*hostmap.B
 		return true
 	}
 	err := state.ReadMembers(body, fast, func(name, raw string) error {
+		p.Pace()
 		if r.Context().Err() != nil {
 			bad = &api.Error{Code: api.CodeBodyUnreadable, Detail: "the request was cancelled"}
 			return errStop

@@ -14,7 +14,7 @@ func storeWith(b *testing.B, n int) (*Server, *testRules) {
 	b.Helper()
 	rules := newRules(4, nil)
 	s := NewServer(rules.table, rules.store, ServerOptions{})
-	bl, _, e := s.decodeRules(httptest.NewRecorder(), httptest.NewRequest("PUT", "/hostname/", strings.NewReader(bulkBody(n))))
+	bl, _, e := s.decodeRules(httptest.NewRecorder(), httptest.NewRequest("PUT", "/hostname/", strings.NewReader(bulkBody(n))), nil)
 	if e != nil {
 		b.Fatal(e)
 	}

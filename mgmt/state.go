@@ -9,6 +9,7 @@ import (
 	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/mgmt/api"
 	"github.com/mantrid/mantrid/mgmt/state"
+	"github.com/mantrid/mantrid/mgmt/store"
 )
 
 // getState answers GET /state/: every rule and every host's counters in
@@ -57,7 +58,7 @@ func (s *Server) putState(w http.ResponseWriter, r *http.Request) int {
 	b := s.table.NewBuilder(len(body) / (2 * bulkEntryGuess))
 	var stats map[string]actions.Counts
 	var err error
-	s.opts.Bulk.Run(func() { stats, err = state.Import(body, b) })
+	s.opts.Bulk.Run(func(*store.Pacer) { stats, err = state.Import(body, b) })
 	if err != nil {
 		return writeError(w, importProblem(err))
 	}

@@ -75,7 +75,7 @@ func (d *daemon) openStore() error {
 		Logger:    d.log,
 		SaveStats: func() error { _, err := st.SaveStats(true); return err },
 		Bulk:      bulk,
-		AfterBulk: func() { bulk.Run(returnMemory) },
+		AfterBulk: func() { bulk.Run(func(*store.Pacer) { returnMemory() }) },
 	})
 	return nil
 }

@@ -195,7 +195,7 @@ func (l *Local) create(seed func(*hostmap.Builder) (map[string]actions.Counts, e
 	if _, err := l.SaveStats(true); err != nil {
 		return err
 	}
-	if err := l.writeSnapshot(cut, 0); err != nil {
+	if err := l.writeSnapshot(cut, 0, nil); err != nil {
 		return err
 	}
 	l.log.Info("store created", "dir", l.dir, "rules", cut.Len())
@@ -487,8 +487,8 @@ func (l *Local) replace(o *op) {
 	defer close(o.done)
 	var err error
 	rev := l.rev + 1
-	l.bulk.Run(func() {
-		if err = l.writeSnapshot(o.build.Cut(), rev); err == nil {
+	l.bulk.Run(func(p *Pacer) {
+		if err = l.writeSnapshot(o.build.Cut(), rev, p); err == nil {
 			l.table.Replace(o.build)
 		}
 	})
@@ -542,7 +542,7 @@ func (l *Local) startSnapshot() {
 		defer l.snapping.Store(false)
 		start := time.Now()
 		var err error
-		l.bulk.Run(func() { err = l.writeSnapshot(cut, rev) })
+		l.bulk.Run(func(p *Pacer) { err = l.writeSnapshot(cut, rev, p) })
 		if err != nil {
 			l.log.Error("cannot write the rules snapshot; the journal keeps growing until it works", "err", err)
 			l.snapFail.Store(time.Now().UnixNano())
@@ -610,13 +610,13 @@ func (l *Local) removeJournals(names []string) {
 
 // writeSnapshot writes c as rules.snap at revision rev, atomically, unless
 // a newer snapshot is already there.
-func (l *Local) writeSnapshot(c content, rev uint64) error {
+func (l *Local) writeSnapshot(c content, rev uint64, p *Pacer) error {
 	l.snapMu.Lock()
 	defer l.snapMu.Unlock()
 	if l.haveSnap && rev <= l.snapRev {
 		return nil
 	}
-	err := writeAtomic(filepath.Join(l.dir, snapName), func(w io.Writer) error { return encodeSnapshot(w, c, rev) })
+	err := writeAtomic(filepath.Join(l.dir, snapName), func(w io.Writer) error { return encodeSnapshot(w, c, rev, p) })
 	if err != nil {
 		return err
 	}

@@ -326,7 +326,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		b.Add(key, r)
 	}
 	var buf bytes.Buffer
-	encodeSnapshot(&buf, b.Cut(), 7)
+	encodeSnapshot(&buf, b.Cut(), 7, nil)
 	f.Add(buf.Bytes(), false)
 	f.Add(buf.Bytes(), true)
 	f.Add([]byte(snapMagic), false)
@@ -343,7 +343,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 			return
 		}
 		var again bytes.Buffer
-		require.NoError(t, encodeSnapshot(&again, b1.Cut(), rev))
+		require.NoError(t, encodeSnapshot(&again, b1.Cut(), rev, nil))
 		t1.Replace(b1)
 		t2 := hostmap.New(1)
 		b2 := t2.NewBuilder(0)

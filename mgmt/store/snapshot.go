@@ -53,8 +53,8 @@ type content interface {
 	ShardSizes() []int
 }
 
-// encodeSnapshot writes c at revision rev.
-func encodeSnapshot(out io.Writer, c content, rev uint64) error {
+// encodeSnapshot writes c at revision rev, pacing itself with p.
+func encodeSnapshot(out io.Writer, c content, rev uint64, p *Pacer) error {
 	w := newWriter(out)
 	w.bytes([]byte(snapMagic))
 	w.u32(snapVersion)
@@ -69,6 +69,7 @@ func encodeSnapshot(out io.Writer, c content, rev uint64) error {
 		w.u32(uint32(n))
 	}
 	for i := range c.Len() {
+		p.Pace()
 		h := c.Hit(i)
 		w.str(c.Key(i))
 		flags := uint8(0)
