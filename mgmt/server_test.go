@@ -139,7 +139,7 @@ func TestAPIRuleCodes(t *testing.T) {
 		{`["spin",{}]`, actions.CodeHostDetailsWrongLength},
 		{`["fly",{},true]`, actions.CodeHostActionInvalid},
 		{`["spin",[],true]`, actions.CodeHostKwargsNotDict},
-		{`["spin",{},"yes"]`, actions.CodeHostSubsNotBool},
+		{`["spin",{},"yes"]`, actions.CodeHostMatchSubdomainsNotBool},
 		{`["spin",{"code":1},true]`, actions.CodeHostOptionUnknown},
 		{`["redirect",{},true]`, actions.CodeHostOptionMissing},
 		{`["proxy",{"backends":[]},true]`, actions.CodeHostOptionInvalid},
