@@ -228,7 +228,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) int {
 	}
 	if !allows(rt.res, r.Method) {
 		w.Header().Set("Allow", allowHeader(rt.res))
-		return writeError(w, &api.Error{Code: api.CodeMethodNotAllowed, Detail: "this path allows " + allowHeader(rt.res)})
+		return writeError(w, &api.Error{Code: api.CodeMethodNotAllowed, Detail: notAllowedDetail(rt.res)})
 	}
 	switch rt.res {
 	case resState:
