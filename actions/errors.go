@@ -2,10 +2,12 @@ package actions
 
 import "strconv"
 
-// Codes carried by RuleError. The host_* and bad_json codes are the first
-// Mantrid's REST API error codes; the host_option_* codes are Mantrid's own,
-// for the option checks the first one did not make. The strings are part of
-// the API and never change.
+// Codes carried by RuleError. host_details_not_list,
+// host_details_wrong_length, host_action_invalid, host_kwargs_not_dict and
+// host_match_subdomains_not_bool are the first Mantrid's (its
+// mantrid/management.py); bad_json and the host_option_* codes are
+// Mantrid's own, for checks the first one did not make. The strings are
+// part of the API and never change.
 const (
 	// CodeBadJSON means the body is not valid JSON.
 	CodeBadJSON = "bad_json"
@@ -17,8 +19,9 @@ const (
 	CodeHostActionInvalid = "host_action_invalid"
 	// CodeHostKwargsNotDict means the options are not a JSON object.
 	CodeHostKwargsNotDict = "host_kwargs_not_dict"
-	// CodeHostSubsNotBool means the subdomains flag is not a JSON boolean.
-	CodeHostSubsNotBool = "host_subs_not_bool"
+	// CodeHostMatchSubdomainsNotBool means the subdomains flag (the
+	// triple's third element, "match subdomains") is not a JSON boolean.
+	CodeHostMatchSubdomainsNotBool = "host_match_subdomains_not_bool"
 	// CodeHostOptionUnknown means an option is not valid for the action.
 	CodeHostOptionUnknown = "host_option_unknown"
 	// CodeHostOptionMissing means a required option is absent.

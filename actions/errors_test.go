@@ -15,15 +15,15 @@ func TestRuleErrorError(t *testing.T) {
 // the first Mantrid's clients know.
 func TestCodes(t *testing.T) {
 	codes := map[string]string{
-		CodeBadJSON:                "bad_json",
-		CodeHostDetailsNotList:     "host_details_not_list",
-		CodeHostDetailsWrongLength: "host_details_wrong_length",
-		CodeHostActionInvalid:      "host_action_invalid",
-		CodeHostKwargsNotDict:      "host_kwargs_not_dict",
-		CodeHostSubsNotBool:        "host_subs_not_bool",
-		CodeHostOptionUnknown:      "host_option_unknown",
-		CodeHostOptionMissing:      "host_option_missing",
-		CodeHostOptionInvalid:      "host_option_invalid",
+		CodeBadJSON:                    "bad_json",
+		CodeHostDetailsNotList:         "host_details_not_list",
+		CodeHostDetailsWrongLength:     "host_details_wrong_length",
+		CodeHostActionInvalid:          "host_action_invalid",
+		CodeHostKwargsNotDict:          "host_kwargs_not_dict",
+		CodeHostMatchSubdomainsNotBool: "host_match_subdomains_not_bool",
+		CodeHostOptionUnknown:          "host_option_unknown",
+		CodeHostOptionMissing:          "host_option_missing",
+		CodeHostOptionInvalid:          "host_option_invalid",
 	}
 	for got, want := range codes {
 		assert.Equal(t, want, got)

@@ -62,7 +62,7 @@ func ParseRuleValue(v any) (*Rule, error) {
 	}
 	subs, ok := triple[2].(bool)
 	if !ok {
-		return nil, ruleError(CodeHostSubsNotBool, "subdomains must be true or false")
+		return nil, ruleError(CodeHostMatchSubdomainsNotBool, "subdomains must be true or false")
 	}
 	r := &Rule{Kind: kind, Subdomains: subs}
 	if err := r.parseOptions(opts); err != nil {

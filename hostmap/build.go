@@ -22,6 +22,7 @@ type Builder struct {
 	pending  []pendingKey // the keys in the order added
 	finished bool
 	err      error // Finish's answer
+	dups     []int // Finish's positions of the later appearances of keys
 	ordered  []int // StartOrdered's shard sizes, for AddOrdered
 	shard    int   // the shard AddOrdered is filling
 }
@@ -93,8 +94,9 @@ func (b *Builder) add(key []byte, p []byte, subs bool, stat uint32) {
 
 // Finish builds the index of the keys added and reports the first key
 // given twice, as a *DuplicateKeyError: the one whose second appearance
-// comes first. The content then holds each key's first rule. Finish may be
-// called more than once; keys added after it are not seen.
+// comes first (Duplicates lists them all). The content then holds each
+// key's first rule. Finish may be called more than once; keys added after
+// it are not seen.
 //
 // The keys are first copied into shard order (a counting sort whose 1024
 // output streams stay in cache), then each shard is filled from them in
@@ -122,7 +124,8 @@ func (b *Builder) Finish() error {
 		sorted[next[si]] = e
 		next[si]++
 	}
-	r, dup := b.r, uint64(0)
+	r := b.r
+	var dups []uint64
 	for si := range numShards {
 		keys := sorted[starts[si]:starts[si+1]]
 		if len(keys) == 0 {
@@ -134,19 +137,30 @@ func (b *Builder) Finish() error {
 			if found, free := sh.locateWord(&r.arena, e.h, e.key); found < 0 {
 				sh.put(free, e.key, e.val)
 				r.counts[si].live++
-			} else if dup == 0 || refOf(e.key) < refOf(dup) {
-				dup = e.key // arena references grow in the order keys were added
+			} else {
+				dups = append(dups, e.key)
 			}
 		}
 		r.shards[si].Store(sh)
 		r.n.Add(int64(r.counts[si].live))
 	}
-	if dup != 0 {
-		at := sort.Search(len(b.pending), func(i int) bool { return refOf(b.pending[i].key) >= refOf(dup) })
-		b.err = &DuplicateKeyError{Key: r.key(dup), Index: at}
+	if len(dups) > 0 {
+		// Arena references grow in the order keys were added.
+		sort.Slice(dups, func(i, j int) bool { return refOf(dups[i]) < refOf(dups[j]) })
+		b.dups = make([]int, len(dups))
+		for i, w := range dups {
+			b.dups[i] = sort.Search(len(b.pending), func(j int) bool { return refOf(b.pending[j].key) >= refOf(w) })
+		}
+		b.err = &DuplicateKeyError{Key: r.key(dups[0]), Index: b.dups[0]}
 	}
 	return b.err
 }
+
+// Duplicates returns, after Finish, the position among the keys added of
+// every appearance of a key after its first (the first key added is 0), in
+// ascending order; nil when no key was given twice. Those appearances are
+// not in the content. The slice belongs to b.
+func (b *Builder) Duplicates() []int { return b.dups }
 
 // copyFrom adds the key of words (key, val) of old root rt, with its stat
 // id, interning its backends again.

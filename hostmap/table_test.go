@@ -116,6 +116,7 @@ func TestRulesRoundTrip(t *testing.T) {
 	require.ErrorAs(t, err, &de)
 	assert.Equal(t, "proxy.io", de.Key, "the duplicate whose second appearance comes first")
 	assert.Equal(t, len(parsed), de.Index)
+	assert.Equal(t, []int{len(parsed), len(parsed) + 2}, b.Duplicates(), "every later appearance, in the order added")
 	m2.Replace(b)
 	check("Replace", m2)
 	assert.Equal(t, len(parsed)+1, m2.Len(), "a key given twice keeps its first rule")

@@ -17,7 +17,7 @@ func knownCodes() map[string]bool {
 	return map[string]bool{
 		api.CodeBadJSON: true, api.CodeBodyNotADict: true, api.CodeHostnameInvalid: true, api.CodeHostnameDuplicate: true,
 		actions.CodeHostDetailsNotList: true, actions.CodeHostDetailsWrongLength: true, actions.CodeHostActionInvalid: true,
-		actions.CodeHostKwargsNotDict: true, actions.CodeHostSubsNotBool: true, actions.CodeHostOptionUnknown: true,
+		actions.CodeHostKwargsNotDict: true, actions.CodeHostMatchSubdomainsNotBool: true, actions.CodeHostOptionUnknown: true,
 		actions.CodeHostOptionMissing: true, actions.CodeHostOptionInvalid: true,
 	}
 }

@@ -30,6 +30,10 @@ type Process struct {
 	RSSBytes int64 `json:"rss_bytes"`
 	// Threads is Threads of /proc/self/status: OS threads.
 	Threads int64 `json:"threads"`
+	// RefusedRules is how many rules of the first Mantrid's state file
+	// were left out when the store was created from it (ServerOptions.
+	// RefusedRules); 0 when none or not known.
+	RefusedRules int64 `json:"refused_rules"`
 }
 
 // isProcessPath reports whether an escaped request path names /process/.
@@ -46,7 +50,11 @@ func (s *Server) process(w http.ResponseWriter, r *http.Request) int {
 		w.Header().Set("Allow", allow)
 		return writeError(w, &api.Error{Code: api.CodeMethodNotAllowed, Detail: "this path allows " + allow})
 	}
-	return writeJSON(w, readProcess())
+	p := readProcess()
+	if s.opts.RefusedRules != nil {
+		p.RefusedRules = s.opts.RefusedRules()
+	}
+	return writeJSON(w, p)
 }
 
 // readProcess samples this process. It reads two small files under /proc

@@ -52,7 +52,7 @@ func TestProcessRoutes(t *testing.T) {
 			case 200:
 				var m map[string]int64
 				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m), "body %s", body)
-				assert.ElementsMatch(t, []string{"goroutines", "open_fds", "rss_bytes", "threads"}, keys(m), "body %s", body)
+				assert.ElementsMatch(t, []string{"goroutines", "open_fds", "rss_bytes", "threads", "refused_rules"}, keys(m), "body %s", body)
 			case 405:
 				assert.JSONEq(t, `{"error":"method_not_allowed","detail":"this path allows GET, HEAD"}`, body)
 			case 404:
@@ -123,6 +123,18 @@ func TestProcessCounts(t *testing.T) {
 	tasks, err := os.ReadDir("/proc/self/task")
 	require.NoError(t, err)
 	assert.InDelta(t, len(tasks), closed.Threads, 4, "threads %d, /proc/self/task has %d", closed.Threads, len(tasks))
+}
+
+// TestProcessRefusedRules checks that refused_rules is what the daemon's
+// function says at each call, and 0 without one.
+func TestProcessRefusedRules(t *testing.T) {
+	s, _ := newTestServer(t, ServerOptions{})
+	assert.Equal(t, int64(0), getProcess(t, s).RefusedRules, "no function: 0")
+	n := int64(3)
+	s, _ = newTestServer(t, ServerOptions{RefusedRules: func() int64 { return n }})
+	assert.Equal(t, int64(3), getProcess(t, s).RefusedRules)
+	n = 0
+	assert.Equal(t, int64(0), getProcess(t, s).RefusedRules, "asked again at each call")
 }
 
 func TestStatusField(t *testing.T) {

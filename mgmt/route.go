@@ -16,11 +16,16 @@ const (
 	resStats                     // /stats/
 	resHostStats                 // /stats/HOST/
 	resState                     // /state/
+	resRoot                      // /: no method, 405 as in the first Mantrid
 )
 
-// allowHeader returns res's methods, as sent in Allow with a 405.
+// allowHeader returns res's methods, as sent in Allow with a 405. For
+// resRoot it is empty: RFC 9110 section 10.2.1 reads an empty Allow as "no
+// method is allowed".
 func allowHeader(res resource) string {
 	switch res {
+	case resRoot:
+		return ""
 	case resRules, resState:
 		return "GET, HEAD, PUT"
 	case resRule:
@@ -31,6 +36,9 @@ func allowHeader(res resource) string {
 
 // allows reports whether res answers method. HEAD is GET without a body.
 func allows(res resource, method string) bool {
+	if res == resRoot {
+		return false
+	}
 	switch method {
 	case http.MethodGet, http.MethodHead:
 		return true
@@ -40,6 +48,14 @@ func allows(res resource, method string) bool {
 		return res == resRule
 	}
 	return false
+}
+
+// notAllowedDetail is the detail of a 405 for res.
+func notAllowedDetail(res resource) string {
+	if res == resRoot {
+		return "the API is under /hostname/, /stats/, /state/ and /process/"
+	}
+	return "this path allows " + allowHeader(res)
 }
 
 // route is a parsed request path.
@@ -52,7 +68,9 @@ type route struct {
 
 // parseRoute parses an escaped request path (URL.EscapedPath). The
 // collections are /hostname/ and /stats/; one host is /hostname/HOST/ or
-// /stats/HOST/; /state/ is both at once (export and import). The trailing slash is optional, and the prefixes match
+// /stats/HOST/; /state/ is both at once (export and import); "/" itself
+// is a path that answers every method with 405, as the first Mantrid's
+// did. The trailing slash is optional, and the prefixes match
 // case-insensitively, as the first Mantrid lower-cased paths. HOST is one
 // percent-decoded segment, or a protocol-qualified key whose "//" may be
 // written as is or as %2F%2F ("/hostname/http://ep.io/" and
@@ -60,6 +78,9 @@ type route struct {
 // the API. Routing by hand, rather than with http.ServeMux, keeps the "//"
 // that ServeMux would clean away.
 func parseRoute(escaped string) route {
+	if escaped == "/" {
+		return route{res: resRoot}
+	}
 	if rest, ok := cutPrefixFold(escaped, "/state"); ok && (rest == "" || rest == "/") {
 		return route{res: resState}
 	}

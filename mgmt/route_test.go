@@ -32,8 +32,9 @@ func TestParseRoute(t *testing.T) {
 		{"/stats", route{res: resStats}},
 		{"/stats/unknown/", route{res: resHostStats, host: "unknown"}},
 		{"/stats/http://ep.io", route{res: resHostStats, host: "http://ep.io"}},
-		{"/", route{}},
+		{"/", route{res: resRoot}},
 		{"", route{}},
+		{"//", route{}},
 		{"*", route{}},
 		{"/hostnames/", route{}},
 		{"/hostname//", route{}},
@@ -61,6 +62,7 @@ func TestAllows(t *testing.T) {
 		{resRule, "GET HEAD PUT DELETE"},
 		{resStats, "GET HEAD"},
 		{resHostStats, "GET HEAD"},
+		{resRoot, ""},
 	} {
 		got := ""
 		for _, m := range methods {

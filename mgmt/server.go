@@ -62,6 +62,9 @@ type ServerOptions struct {
 	// SaveStats, when set, persists the counters at once; an import (PUT
 	// /state/) calls it after setting them.
 	SaveStats func() error
+	// RefusedRules, when set, gives GET /process/ its refused_rules: the
+	// rules of the state file left out when the store was created.
+	RefusedRules func() int64
 	// Bulk runs the reading and checking of bulk bodies (PUT /hostname/,
 	// PUT /state/); nil runs them as they are.
 	Bulk *store.LowPriority
@@ -228,7 +231,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) int {
 	}
 	if !allows(rt.res, r.Method) {
 		w.Header().Set("Allow", allowHeader(rt.res))
-		return writeError(w, &api.Error{Code: api.CodeMethodNotAllowed, Detail: "this path allows " + allowHeader(rt.res)})
+		return writeError(w, &api.Error{Code: api.CodeMethodNotAllowed, Detail: notAllowedDetail(rt.res)})
 	}
 	switch rt.res {
 	case resState:

@@ -95,7 +95,10 @@ func apiCases() []apiCase {
 		{"stats unknown", "GET", "/stats/unknown/", "", 200, `{"open_requests":0,"completed_requests":0,"bytes_sent":0,"bytes_received":0}`, ""},
 		{"stats absent", "GET", "/stats/nope.io/", "", 200, `{}`, ""},
 		{"stats invalid host", "GET", "/stats/a b/", "", 400, "", ""},
-		{"root", "GET", "/", "", 404, `{"error":"not_found"}`, ""},
+		{"root", "GET", "/", "", 405, `{"error":"method_not_allowed","detail":"the API is under /hostname/, /stats/, /state/ and /process/"}`, ""},
+		{"root PUT", "PUT", "/", "{}", 405, "", ""},
+		{"root HEAD", "HEAD", "/", "", 405, "", ""},
+		{"double slash", "GET", "//", "", 404, `{"error":"not_found"}`, ""},
 		{"unknown path", "GET", "/hostnames/", "", 404, `{"error":"not_found"}`, ""},
 		{"too many segments", "GET", "/hostname/a/b/", "", 404, `{"error":"not_found"}`, ""},
 		{"post all", "POST", "/hostname/", "{}", 405, `{"error":"method_not_allowed","detail":"this path allows GET, HEAD, PUT"}`, "GET, HEAD, PUT"},
@@ -121,6 +124,9 @@ func TestAPI(t *testing.T) {
 				assert.JSONEq(t, tt.want, body, "%s %s %q", tt.method, tt.path, tt.body)
 			}
 			assert.Equal(t, tt.allow, w.Header().Get("Allow"))
+			if tt.status == http.StatusMethodNotAllowed {
+				assert.Len(t, w.Header().Values("Allow"), 1, "a 405 carries Allow (empty when no method is allowed)")
+			}
 			if tt.status != 200 {
 				var e api.Error
 				require.NoError(t, json.Unmarshal([]byte(body), &e))
@@ -139,7 +145,7 @@ func TestAPIRuleCodes(t *testing.T) {
 		{`["spin",{}]`, actions.CodeHostDetailsWrongLength},
 		{`["fly",{},true]`, actions.CodeHostActionInvalid},
 		{`["spin",[],true]`, actions.CodeHostKwargsNotDict},
-		{`["spin",{},"yes"]`, actions.CodeHostSubsNotBool},
+		{`["spin",{},"yes"]`, actions.CodeHostMatchSubdomainsNotBool},
 		{`["spin",{"code":1},true]`, actions.CodeHostOptionUnknown},
 		{`["redirect",{},true]`, actions.CodeHostOptionMissing},
 		{`["proxy",{"backends":[]},true]`, actions.CodeHostOptionInvalid},

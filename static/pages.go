@@ -20,7 +20,9 @@ const (
 	// Timeout is sent when no backend answered in time or a held request
 	// timed out.
 	Timeout = "timeout"
-	// Unknown is sent when no rule matches the request's host.
+	// Unknown is sent when no rule matches the request's host. Its
+	// built-in status is 503, as the first Mantrid's: on a hosting platform
+	// a host that is not configured yet is usually about to be.
 	Unknown = "unknown"
 )
 

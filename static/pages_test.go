@@ -21,7 +21,7 @@ func TestBuiltins(t *testing.T) {
 		NoHosts: {503, "No hosts are configured"},
 		Test:    {200, "Congratulations"},
 		Timeout: {503, "try again"},
-		Unknown: {404, "No site is configured at this address"},
+		Unknown: {503, "No site is configured at this address"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			page, ok := ps.Get(name)

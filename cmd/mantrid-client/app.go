@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,7 +44,9 @@ type usageError struct {
 func (e *usageError) Error() string { return e.msg }
 
 // run runs the command line args (args[0] is the program name) and returns
-// the exit status. Errors are printed to p.stderr as "mantrid-client: …".
+// the exit status. Errors are printed to p.stderr as "mantrid-client: …",
+// followed by the entries the server refused when it lists them (an
+// import), one a line.
 func run(args []string, p process) int {
 	err := newApp(p).Run(args)
 	if err == nil {
@@ -56,6 +59,12 @@ func run(args []string, p process) int {
 		return exitUsage
 	}
 	fmt.Fprintf(p.stderr, "mantrid-client: %s\n", printable(err.Error()))
+	var se *client.ServerError
+	if errors.As(err, &se) {
+		for _, r := range se.API.Refused {
+			fmt.Fprintf(p.stderr, "  refused %s: %s: %s\n", printable(strconv.Quote(r.Host)), printable(r.Code), printable(r.Detail))
+		}
+	}
 	var ec cli.ExitCoder // cli's own errors, such as "No help topic for 'x'"
 	if errors.As(err, &ec) {
 		return exitUsage

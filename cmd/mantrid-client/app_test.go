@@ -210,7 +210,7 @@ func TestHelp(t *testing.T) {
 			"mantrid-client set ep.io proxy true backends=10.0.0.2:8000,10.0.0.3:8000 attempts=3",
 		}},
 		{args: []string{"list", "--help"}, want: []string{"proxy<HOST:PORT,...>", "True", "--json"}},
-		{args: []string{"stats", "-h"}, want: []string{"BYTES_IN    bytes received from clients", "[hostname]"}},
+		{args: []string{"stats", "-h"}, want: []string{"BYTES IN    bytes received from clients", "[hostname]"}},
 		{args: []string{"help", "get"}, want: []string{"null when it has none"}},
 		{args: []string{"help", "delete"}, want: []string{"mantrid-client delete [command options] <hostname>"}},
 		{args: []string{"help", "export"}, want: []string{"import restores"}},
@@ -237,7 +237,7 @@ func TestHelpTables(t *testing.T) {
 		assert.Contains(t, listHelp, line+"\n", "list help row %q", row)
 	}
 	for _, row := range [][]any{
-		{"HOST", "OPEN", "COMPLETED", "BYTES_IN", "BYTES_OUT"}, {"ep.io", "2", "1042", "230112", "9120334"},
+		{"HOST", "OPEN", "COMPLETED", "BYTES IN", "BYTES OUT"}, {"ep.io", "2", "1042", "230112", "9120334"},
 	} {
 		line := strings.TrimRight(sprintf(statsFormat, row...), " \n")
 		assert.Contains(t, statsHelp, line+"\n", "stats help row %q", row)

@@ -114,13 +114,13 @@ Example:
 const statsHelp = `Prints the counters of every hostname, or of [hostname] alone, sorted by
 hostname, as the first Mantrid did:
 
-HOST                                OPEN        COMPLETED   BYTES_IN    BYTES_OUT
+HOST                                OPEN        COMPLETED   BYTES IN    BYTES OUT
 ep.io                               2           1042        230112      9120334
 
 OPEN        requests in progress now
 COMPLETED   requests answered since the rule was set
-BYTES_IN    bytes received from clients
-BYTES_OUT   bytes sent to clients
+BYTES IN    bytes received from clients
+BYTES OUT   bytes sent to clients
 
 Requests that matched no rule are counted under "unknown". A hostname
 without counters prints no row. With --json it prints the API's JSON:

@@ -82,11 +82,11 @@ func writeHostStatsJSON(out io.Writer, stats map[string]api.Stats, host string) 
 }
 
 // writeStatsTable writes the stats as the first Mantrid's stats table,
-// sorted by host. BYTES_IN is bytes_received (from clients), BYTES_OUT is
+// sorted by host. BYTES IN is bytes_received (from clients), BYTES OUT is
 // bytes_sent (to clients).
 func writeStatsTable(out io.Writer, stats map[string]api.Stats) error {
 	bw := bufio.NewWriter(out)
-	fmt.Fprintf(bw, statsFormat, "HOST", "OPEN", "COMPLETED", "BYTES_IN", "BYTES_OUT")
+	fmt.Fprintf(bw, statsFormat, "HOST", "OPEN", "COMPLETED", "BYTES IN", "BYTES OUT")
 	for _, host := range slices.Sorted(maps.Keys(stats)) {
 		st := stats[host]
 		fmt.Fprintf(bw, statsFormat, host, itoa(st.OpenRequests), itoa(st.CompletedRequests),

@@ -14,7 +14,7 @@ var sampleStats = map[string]api.Stats{
 	"top-secret.com": {},
 }
 
-const statsHeader = "HOST                                OPEN        COMPLETED   BYTES_IN    BYTES_OUT  \n"
+const statsHeader = "HOST                                OPEN        COMPLETED   BYTES IN    BYTES OUT  \n"
 
 func TestStats(t *testing.T) {
 	f := newFakeAPI(t, nil, sampleStats)

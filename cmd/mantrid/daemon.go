@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -14,12 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mantrid/mantrid/actions"
 	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/httpparse"
 	"github.com/mantrid/mantrid/loop"
 	"github.com/mantrid/mantrid/mgmt"
-	"github.com/mantrid/mantrid/mgmt/state"
 	"github.com/mantrid/mantrid/mgmt/store"
 	"github.com/mantrid/mantrid/static"
 )
@@ -71,28 +68,19 @@ func (d *daemon) openStore() error {
 	d.store = st
 	d.log.Info("rules loaded", "store", d.cfg.StorePath(), "rules", d.table.Len(), "revision", st.Revision(),
 		"took", time.Since(start).Round(time.Millisecond))
+	refused := newRefusedRules(refusedPath(d.cfg.StateFile))
+	if n := refused.Count(); n != 0 {
+		d.log.Warn("rules of the state file were refused when the store was created", "refused_rules", n,
+			"file", refusedPath(d.cfg.StateFile))
+	}
 	d.api = mgmt.NewServer(d.table, st, mgmt.ServerOptions{
-		Logger:    d.log,
-		SaveStats: func() error { _, err := st.SaveStats(true); return err },
-		Bulk:      bulk,
-		AfterBulk: func() { bulk.Run(func(*store.Pacer) { returnMemory() }) },
+		Logger:       d.log,
+		SaveStats:    func() error { _, err := st.SaveStats(true); return err },
+		RefusedRules: refused.Count,
+		Bulk:         bulk,
+		AfterBulk:    func() { bulk.Run(func(*store.Pacer) { returnMemory() }) },
 	})
 	return nil
-}
-
-// seed fills a new store from the first Mantrid's state file, if there is
-// one (the upgrade path). The file itself is left as it was.
-func (d *daemon) seed(b *hostmap.Builder) (map[string]actions.Counts, error) {
-	stats, err := state.ImportFile(d.cfg.StateFile, b)
-	if errors.Is(err, fs.ErrNotExist) {
-		d.log.Info("new store; no state file to import", "state_file", d.cfg.StateFile)
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	d.log.Info("imported the state file into the new store", "state_file", d.cfg.StateFile, "rules", b.Len())
-	return stats, nil
 }
 
 // returnMemory gives the memory freed by a bulk replace (the old table,

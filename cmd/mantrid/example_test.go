@@ -46,5 +46,5 @@ func TestExampleConfigQuickStart(t *testing.T) {
 	assert.Equal(t, 302, resp.StatusCode)
 	assert.Equal(t, "https://example.com/x?y", resp.Header.Get("Location"))
 	resp, _ = cl.get("nowhere", "/")
-	assert.Equal(t, 404, resp.StatusCode)
+	assert.Equal(t, 503, resp.StatusCode)
 }

@@ -61,7 +61,7 @@ func TestClientDocsExample(t *testing.T) {
 
 	out, _, code = runClient(t, p, "stats")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, regexp.MustCompile(`(?m)^HOST\s+OPEN\s+COMPLETED\s+BYTES_IN\s+BYTES_OUT`), out)
+	assert.Regexp(t, regexp.MustCompile(`(?m)^HOST\s+OPEN\s+COMPLETED\s+BYTES IN\s+BYTES OUT`), out)
 	m := regexp.MustCompile(`(?m)^top-secret\.com\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$`).FindStringSubmatch(out)
 	require.NotNil(t, m, "stats row for top-secret.com in:\n%s", out)
 	assert.Equal(t, "0", m[1], "open")

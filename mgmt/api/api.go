@@ -70,6 +70,21 @@ type Error struct {
 	Code   string `json:"error"`
 	Detail string `json:"detail,omitempty"`
 	Host   string `json:"host,omitempty"`
+	// Refused lists, for an import (PUT /state/) with entries Mantrid
+	// refuses, the first MaxRefusals of them in document order; Detail
+	// says how many there are.
+	Refused []Refusal `json:"refused,omitempty"`
+}
+
+// MaxRefusals bounds Error.Refused, so that an error answer stays small.
+const MaxRefusals = 50
+
+// Refusal is one refused entry of an import: its key as written, the
+// error code, and why in words.
+type Refusal struct {
+	Host   string `json:"host"`
+	Code   string `json:"error"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Error returns "CODE: detail".

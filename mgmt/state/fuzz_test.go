@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/mantrid/mantrid/hostmap"
 )
 
 // FuzzDecode checks, for any input: no panic; an error holds no control
@@ -276,4 +279,79 @@ func (r *oddReader) Read(p []byte) (int, error) {
 	r.data = r.data[n:]
 	r.size = r.size%13 + 3
 	return n, nil
+}
+
+// FuzzImport holds Import to Decode: no panic; Import fails only where
+// Decode fails; where Decode accepts a document, Import refuses nothing
+// and loads the same rules and counters; and every member of "hosts" is
+// either loaded or refused.
+func FuzzImport(f *testing.F) {
+	if legacy, err := os.ReadFile("testdata/legacy.json"); err == nil {
+		f.Add(string(legacy))
+	}
+	for _, s := range []string{
+		`{"hosts": {}}`,
+		`{"hosts": {"EP.io": ["spin", {}, true], "ep.io": ["spin", {}, false], "Ep.io.": ["spin", {}, true]}, "stats": {"EP.io": {}, "ep.io": {"bytes_sent": 1}}}`,
+		`{"stats": {"unknown": {"completed_requests": 2}, "a b": {}}, "hosts": {"unknown": ["unknown", {"x": 1}, false], "ep.io:80": ["spin", {}, true]}}`,
+		`{"hosts": {"a": ["empty", {"code": 999}, false], "a": ["empty", {"code": 200}, false]}, "stats": {"a": {"open_requests": -1}}}`,
+		`{"hosts": {"a": [[[[[[]]]]]]}}`,
+		`{"hosts": {`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		snap, derr := Decode([]byte(data))
+		table := hostmap.New(1)
+		b := table.NewBuilder(0)
+		im, err := Import(data, b)
+		if err != nil {
+			if derr == nil {
+				t.Fatalf("input %q: Import fails (%v) where Decode accepts", data, err)
+			}
+			return
+		}
+		table.Replace(b)
+		if table.Len() != im.Rules {
+			t.Fatalf("input %q: %d rules in the table, Import says %d", data, table.Len(), im.Rules)
+		}
+		hosts, _, _ := splitDocument(data)
+		members, refused := 0, 0
+		_ = EachMember(hosts, func(string, string) error { members++; return nil })
+		for _, r := range im.Refused {
+			if r.Err == nil {
+				t.Fatalf("input %q: refused %q without a reason", data, r.Host)
+			}
+			if r.Rule != "" {
+				refused++
+			}
+		}
+		if members != im.Rules+refused {
+			t.Fatalf("input %q: %d members of hosts, %d loaded and %d refused", data, members, im.Rules, refused)
+		}
+		if derr != nil {
+			return
+		}
+		if len(im.Refused) != 0 {
+			t.Fatalf("input %q: Decode accepts it, Import refuses %+v", data, im.Refused)
+		}
+		if table.Len() != len(snap.Hosts) {
+			t.Fatalf("input %q: %d rules, Decode reads %d", data, table.Len(), len(snap.Hosts))
+		}
+		for k, r := range snap.Hosts {
+			h, ok := table.Get(k)
+			if !ok || !r.Equal(h.Unpack()) {
+				t.Fatalf("input %q: rule %q is not what Decode reads", data, k)
+			}
+		}
+		want := maps.Clone(snap.Stats)
+		if c, ok := want[UnknownHost]; ok {
+			if _, named := snap.Hosts[UnknownHost]; !named {
+				delete(want, UnknownHost)
+				want[""] = c
+			}
+		}
+		if !reflect.DeepEqual(want, im.Stats) {
+			t.Fatalf("input %q: counters %+v, Decode reads %+v", data, im.Stats, want)
+		}
+	})
 }

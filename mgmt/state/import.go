@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -12,13 +13,55 @@ import (
 	"github.com/mantrid/mantrid/hostmap"
 )
 
+// Refused is an entry of a state document that Import leaves out, and
+// why.
+type Refused struct {
+	// Host is the entry's key as the document writes it.
+	Host string
+	// Rule is the rule's JSON as the document writes it; "" for counters
+	// without a rule. It aliases the document.
+	Rule string
+	// Stats is the JSON of the counters the document gives under Host, as
+	// written, or "". The counters of a refused rule are left out with it.
+	Stats string
+	// Err says why. For a rule it matches an actions.RuleError,
+	// hostmap.ErrBadKey or hostmap.ErrDuplicateKey; for counters alone,
+	// hostmap.ErrBadKey, hostmap.ErrDuplicateKey or neither (a counter
+	// that is not a whole number from 0 to 2^63-1, …). It does not repeat
+	// Host, and quotes any part of the input with strconv.QuoteToASCII.
+	Err error
+}
+
+// Imported is what Import read from a state document.
+type Imported struct {
+	// Rules is how many rules went into the builder (refused ones not
+	// counted).
+	Rules int
+	// Stats are the counters by normalised key; those of unmatched
+	// requests are under "" (the document's "unknown", unless a rule is
+	// named "unknown": then they are that rule's).
+	Stats map[string]actions.Counts
+	// Refused lists the entries left out: rules in document order, then
+	// counters that have no refused rule, in document order.
+	Refused []Refused
+}
+
 // Import reads a state document into b, member by member, without
-// building a map of a million rules first: every rule goes into b under
-// its normalised key. It returns the counters by normalised key, those of
-// unmatched requests under "" (the document's "unknown", unless a rule is
-// named "unknown": then they are that rule's). It refuses what Load
-// refuses, with the same errors; b must then be dropped.
-func Import(data string, b *hostmap.Builder) (map[string]actions.Counts, error) {
+// building a map of a million rules first: every rule that Mantrid's
+// checks accept goes into b under its normalised key; the others are left
+// out and listed in Imported.Refused with the reason, and so are counters
+// that cannot be used. One entry never makes the whole document fail, as
+// the first Mantrid loaded any rule its state file held: the caller
+// decides what a refusal means (the daemon's first start keeps the rules
+// it can, an import through the API refuses the document).
+//
+// Of two keys that are one after normalisation ("EP.io" and "ep.io"), the
+// one written in normal form is kept, else the first in document order;
+// the others are refused. Only a document that is not one — empty, not
+// JSON, not an object, no "hosts" object, "hosts" or "stats" not an
+// object, nested too deep — is an error, as Load words it; b must then be
+// dropped.
+func Import(data string, b *hostmap.Builder) (*Imported, error) {
 	if err := checkDocument(data); err != nil {
 		return nil, err
 	}
@@ -26,64 +69,28 @@ func Import(data string, b *hostmap.Builder) (map[string]actions.Counts, error) 
 	if err != nil {
 		return nil, err
 	}
-	named := false
-	var names []string // the keys as written, to name a duplicate as written
-	var scratch actions.Rule
-	err = EachMember(hosts, func(key, raw string) error {
-		name, err := hostmap.NormalizeKey(key)
-		if err != nil {
-			return fmt.Errorf("%s: %w", quote(key), err)
-		}
-		r := &scratch
-		if !actions.ParseRuleFast(unsafe.Slice(unsafe.StringData(raw), len(raw)), r) {
-			v, err := DecodeValue(raw)
-			if err != nil {
-				return err
-			}
-			if r, err = actions.ParseRuleValue(v); err != nil {
-				return fmt.Errorf("%s: %w", quote(key), err)
-			}
-		}
-		b.Add(name, r)
-		names = append(names, key)
-		named = named || name == UnknownHost
-		return nil
-	})
-	if err != nil {
+	im := &importer{b: b}
+	if err := EachMember(hosts, im.add); err != nil {
 		return nil, fmt.Errorf("hosts: %w", err)
 	}
-	if err := b.Finish(); err != nil {
-		var de *hostmap.DuplicateKeyError
-		errors.As(err, &de)
-		return nil, fmt.Errorf("hosts: %w", duplicateError(quote(names[de.Index])+": rule key "+quote(de.Key)+" given twice"))
+	if err := im.finish(hosts); err != nil {
+		return nil, fmt.Errorf("hosts: %w", err)
 	}
-	s := newSnapshot(len(names))
-	if stats != "" {
-		err := EachMember(stats, func(key, raw string) error {
-			if c, ok := plainCounts(raw); ok {
-				return s.addCounts(key, c)
-			}
-			v, err := DecodeValue(raw)
-			if err != nil {
-				return err
-			}
-			return s.addStats(key, v)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("stats: %w", err)
-		}
+	out := &Imported{Rules: len(im.order) - len(b.Duplicates()), Refused: make([]Refused, 0, len(im.refused))}
+	for _, r := range im.refused {
+		out.Refused = append(out.Refused, r.Refused)
 	}
-	if c, ok := s.Stats[UnknownHost]; ok && !named {
-		delete(s.Stats, UnknownHost)
-		s.Stats[""] = c
+	out.Stats, err = im.counters(stats, out)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
 	}
-	return s.Stats, nil
+	return out, nil
 }
 
 // ImportFile imports the state file at path into b, as Import does; errors
 // name the file. A missing file gives an error satisfying
 // errors.Is(err, os.ErrNotExist).
-func ImportFile(path string, b *hostmap.Builder) (map[string]actions.Counts, error) {
+func ImportFile(path string, b *hostmap.Builder) (*Imported, error) {
 	data, err := readFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -91,11 +98,224 @@ func ImportFile(path string, b *hostmap.Builder) (map[string]actions.Counts, err
 		}
 		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
-	stats, err := Import(data, b)
+	im, err := Import(data, b)
 	if err != nil {
 		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
-	return stats, nil
+	return im, nil
+}
+
+// importer is Import's state while it reads the hosts object.
+type importer struct {
+	b       *hostmap.Builder
+	scratch actions.Rule
+	at      int     // members of the hosts object seen
+	order   []int32 // the member index of each key added to b, in the order added
+	// deferred are the valid rules whose key is not written in normal
+	// form: they go into b after the others, so that a key written in
+	// normal form wins over another spelling of it.
+	deferred []deferredRule
+	refused  []refusedAt
+	named    bool // a rule is named "unknown"
+}
+
+// deferredRule is a valid rule whose key is not in normal form.
+type deferredRule struct {
+	at        int
+	name, raw string
+}
+
+// refusedAt is a refused rule and its member index.
+type refusedAt struct {
+	at int
+	Refused
+}
+
+// add reads one member of the hosts object.
+func (im *importer) add(key, raw string) error {
+	at := im.at
+	im.at++
+	name, err := hostmap.NormalizeKey(key)
+	if err != nil {
+		im.refuse(at, key, raw, err)
+		return nil
+	}
+	r, err := im.parse(raw)
+	if err != nil {
+		im.refuse(at, key, raw, err)
+		return nil
+	}
+	if name != key {
+		im.deferred = append(im.deferred, deferredRule{at: at, name: name, raw: raw})
+		return nil
+	}
+	im.put(at, name, r)
+	return nil
+}
+
+// parse parses a rule, plainly written ones without decoding them into
+// generic values first.
+func (im *importer) parse(raw string) (*actions.Rule, error) {
+	r := &im.scratch
+	if actions.ParseRuleFast(unsafe.Slice(unsafe.StringData(raw), len(raw)), r) {
+		return r, nil
+	}
+	v, err := DecodeValue(raw)
+	if err != nil {
+		return nil, err
+	}
+	return actions.ParseRuleValue(v)
+}
+
+func (im *importer) put(at int, name string, r *actions.Rule) {
+	im.b.Add(name, r)
+	im.order = append(im.order, int32(at))
+	im.named = im.named || name == UnknownHost
+}
+
+func (im *importer) refuse(at int, key, raw string, err error) {
+	im.refused = append(im.refused, refusedAt{at: at, Refused: Refused{Host: key, Rule: raw, Err: err}})
+}
+
+// finish adds the deferred rules, builds b's index and refuses every key
+// given twice, then puts the refusals in document order.
+func (im *importer) finish(hosts string) error {
+	for _, d := range im.deferred {
+		r, err := im.parse(d.raw)
+		if err != nil { // parsed once already
+			return err
+		}
+		im.put(d.at, d.name, r)
+	}
+	im.deferred = nil
+	im.b.Finish()
+	if dups := im.b.Duplicates(); len(dups) > 0 {
+		if err := im.refuseDuplicates(hosts, dups); err != nil {
+			return err
+		}
+	}
+	sort.Slice(im.refused, func(i, j int) bool { return im.refused[i].at < im.refused[j].at })
+	return nil
+}
+
+// refuseDuplicates refuses the later appearances of keys given twice, dups
+// being their positions among the keys added, naming the one kept. A
+// document rarely has any, so it reads the hosts object twice more rather
+// than keeping every key while reading it the first time.
+func (im *importer) refuseDuplicates(hosts string, dups []int) error {
+	later := make(map[int]bool, len(dups))
+	for _, p := range dups {
+		later[int(im.order[p])] = true
+	}
+	refused := make(map[int]bool, len(im.refused))
+	for _, r := range im.refused {
+		refused[r.at] = true
+	}
+	kept := make(map[string]string, len(dups)) // normalised key → the key kept, as written
+	var found []refusedAt
+	at := 0
+	err := EachMember(hosts, func(key, raw string) error {
+		if later[at] {
+			name, _ := hostmap.NormalizeKey(key)
+			kept[name] = ""
+			found = append(found, refusedAt{at: at, Refused: Refused{Host: key, Rule: raw}})
+		}
+		at++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	at = 0
+	err = EachMember(hosts, func(key, _ string) error {
+		if !later[at] && !refused[at] {
+			if name, err := hostmap.NormalizeKey(key); err == nil {
+				if _, ok := kept[name]; ok {
+					kept[name] = key
+				}
+			}
+		}
+		at++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range found {
+		name, _ := hostmap.NormalizeKey(f.Host)
+		f.Err = duplicateError("the rule key " + quote(name) + " is given twice; the rule of " + quote(kept[name]) + " is kept")
+		im.refused = append(im.refused, f)
+	}
+	return nil
+}
+
+// counters reads the stats object (raw JSON, "" when the document has
+// none): the counters of a refused rule go with it into out.Refused, and
+// counters that cannot be used are refused on their own.
+func (im *importer) counters(stats string, out *Imported) (map[string]actions.Counts, error) {
+	s := newSnapshot(out.Rules)
+	if stats == "" {
+		return s.Stats, nil
+	}
+	var byKey map[string]int // the refused rules by key as written
+	if len(out.Refused) > 0 {
+		byKey = make(map[string]int, len(out.Refused))
+		for i, r := range out.Refused {
+			if _, dup := byKey[r.Host]; !dup && r.Host != UnknownHost {
+				byKey[r.Host] = i
+			}
+		}
+	}
+	err := EachMember(stats, func(key, raw string) error {
+		if i, ok := byKey[key]; ok && out.Refused[i].Stats == "" {
+			out.Refused[i].Stats = raw
+			return nil
+		}
+		if err := s.addImported(key, raw); err != nil {
+			out.Refused = append(out.Refused, Refused{Host: key, Stats: raw, Err: err})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := s.Stats[UnknownHost]; ok && !im.named {
+		delete(s.Stats, UnknownHost)
+		s.Stats[""] = c
+	}
+	return s.Stats, nil
+}
+
+// addImported adds one member of the stats object for Import; its errors
+// do not repeat the key.
+func (s *Snapshot) addImported(key, raw string) error {
+	name := key
+	if key != UnknownHost {
+		n, err := hostmap.NormalizeKey(key)
+		if err != nil {
+			return err
+		}
+		name = n
+	}
+	if _, dup := s.Stats[name]; dup {
+		return duplicateError("counters: stats key " + quote(name) + " given twice")
+	}
+	c, ok := plainCounts(raw)
+	if !ok {
+		v, err := DecodeValue(raw)
+		if err != nil {
+			return err
+		}
+		fields, isObject := v.(map[string]any)
+		if !isObject {
+			return errors.New("counters: not a JSON object")
+		}
+		if c, err = decodeCounts(fields); err != nil {
+			return fmt.Errorf("counters: %w", err)
+		}
+	}
+	s.Stats[name] = c
+	return nil
 }
 
 // checkDocument refuses an empty document as Load does.

@@ -100,31 +100,35 @@ func TestLoadRefuses(t *testing.T) {
 	require.NoError(t, err)
 	for _, tt := range []struct {
 		name, in, want string
+		// entry is set when the problem is in one entry: Import then
+		// refuses that entry, for a reason holding entry, instead of the
+		// file (see TestImportRefuses).
+		entry string
 	}{
-		{"empty file", ``, "file is empty"},
-		{"blank file", " \n", "file is empty"},
-		{"corrupt", `{"hosts": {"a": [}`, "not valid JSON: error at byte"},
-		{"truncated", string(legacy[:len(legacy)/2]), "truncated"},
-		{"trailing garbage", `{"hosts": {}} x`, "not valid JSON"},
-		{"not an object", `[]`, "not a JSON object"},
-		{"no hosts", `{"stats": {}}`, `no "hosts" object`},
-		{"hosts twice", `{"hosts": {}, "hosts": {}}`, `"hosts" appears twice`},
-		{"hosts not an object", `{"hosts": []}`, "hosts: not a JSON object"},
-		{"hosts null", `{"hosts": null}`, "hosts: not a JSON object"},
-		{"invalid rule", `{"hosts": {"ep.io": ["fly", {}, true]}}`, `hosts: "ep.io": host_action_invalid`},
-		{"invalid option", `{"hosts": {"ep.io": ["empty", {"code": 99}, true]}}`, `hosts: "ep.io": host_option_invalid`},
-		{"invalid key", `{"hosts": {"ep io": ["spin", {}, true]}}`, `hosts: "ep io": hostmap: invalid rule key`},
-		{"control byte in key quoted", `{"hosts": {"a\u0000b": ["spin", {}, true]}}`, `hosts: "a\x00b"`},
-		{"key twice after normalising", `{"hosts": {"ep.io": ["spin", {}, true], "EP.io.": ["spin", {}, true]}}`, `given twice`},
-		{"stats not an object", `{"hosts": {}, "stats": 5}`, "stats: not a JSON object"},
-		{"host stats not an object", `{"hosts": {}, "stats": {"unknown": 5}}`, `stats: "unknown": stats are not a JSON object`},
-		{"negative counter", `{"hosts": {}, "stats": {"unknown": {"bytes_sent": -1}}}`, `bytes_sent is negative`},
-		{"negative float counter", `{"hosts": {}, "stats": {"unknown": {"bytes_sent": -1.5}}}`, `bytes_sent is negative`},
-		{"fractional counter", `{"hosts": {}, "stats": {"unknown": {"bytes_sent": 1.5}}}`, `bytes_sent is not a whole number`},
-		{"huge counter", `{"hosts": {}, "stats": {"unknown": {"bytes_sent": 9223372036854775808}}}`, `bytes_sent is out of range`},
-		{"string counter", `{"hosts": {}, "stats": {"unknown": {"bytes_sent": "1"}}}`, `bytes_sent is not a number`},
-		{"stats key invalid", `{"hosts": {}, "stats": {"a b": {}}}`, `stats: "a b"`},
-		{"stats key twice", `{"hosts": {}, "stats": {"a": {}, "A": {}}}`, `given twice`},
+		{"empty file", ``, "file is empty", ""},
+		{"blank file", " \n", "file is empty", ""},
+		{"corrupt", `{"hosts": {"a": [}`, "not valid JSON: error at byte", ""},
+		{"truncated", string(legacy[:len(legacy)/2]), "truncated", ""},
+		{"trailing garbage", `{"hosts": {}} x`, "not valid JSON", ""},
+		{"not an object", `[]`, "not a JSON object", ""},
+		{"no hosts", `{"stats": {}}`, `no "hosts" object`, ""},
+		{"hosts twice", `{"hosts": {}, "hosts": {}}`, `"hosts" appears twice`, ""},
+		{"hosts not an object", `{"hosts": []}`, "hosts: not a JSON object", ""},
+		{"hosts null", `{"hosts": null}`, "hosts: not a JSON object", ""},
+		{"invalid rule", `{"hosts": {"ep.io": ["fly", {}, true]}}`, `hosts: "ep.io": host_action_invalid`, "host_action_invalid"},
+		{"invalid option", `{"hosts": {"ep.io": ["empty", {"code": 99}, true]}}`, `hosts: "ep.io": host_option_invalid`, "host_option_invalid"},
+		{"invalid key", `{"hosts": {"ep io": ["spin", {}, true]}}`, `hosts: "ep io": hostmap: invalid rule key`, "invalid rule key"},
+		{"control byte in key quoted", `{"hosts": {"a\u0000b": ["spin", {}, true]}}`, `hosts: "a\x00b"`, "invalid rule key"},
+		{"key twice after normalising", `{"hosts": {"ep.io": ["spin", {}, true], "EP.io.": ["spin", {}, true]}}`, `given twice`, "given twice"},
+		{"stats not an object", `{"hosts": {}, "stats": 5}`, "stats: not a JSON object", ""},
+		{"host stats not an object", `{"hosts": {}, "stats": {"unknown": 5}}`, `stats: "unknown": stats are not a JSON object`, "not a JSON object"},
+		{"negative counter", `{"hosts": {}, "stats": {"unknown": {"bytes_sent": -1}}}`, `bytes_sent is negative`, "bytes_sent is negative"},
+		{"negative float counter", `{"hosts": {}, "stats": {"unknown": {"bytes_sent": -1.5}}}`, `bytes_sent is negative`, "bytes_sent is negative"},
+		{"fractional counter", `{"hosts": {}, "stats": {"unknown": {"bytes_sent": 1.5}}}`, `bytes_sent is not a whole number`, "bytes_sent is not a whole number"},
+		{"huge counter", `{"hosts": {}, "stats": {"unknown": {"bytes_sent": 9223372036854775808}}}`, `bytes_sent is out of range`, "bytes_sent is out of range"},
+		{"string counter", `{"hosts": {}, "stats": {"unknown": {"bytes_sent": "1"}}}`, `bytes_sent is not a number`, "bytes_sent is not a number"},
+		{"stats key invalid", `{"hosts": {}, "stats": {"a b": {}}}`, `stats: "a b"`, "invalid rule key"},
+		{"stats key twice", `{"hosts": {}, "stats": {"a": {}, "A": {}}}`, `given twice`, "given twice"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "state.json")
@@ -145,7 +149,13 @@ func TestLoadRefuses(t *testing.T) {
 			require.NoError(t, serr)
 			assert.True(t, fi.ModTime().Equal(old), "Load touched the file: mtime %v, want %v", fi.ModTime(), old)
 
-			_, ierr := ImportFile(path, hostmap.New(1).NewBuilder(0))
+			im, ierr := ImportFile(path, hostmap.New(1).NewBuilder(0))
+			if tt.entry != "" {
+				require.NoError(t, ierr, "ImportFile of %q", tt.in)
+				require.Len(t, im.Refused, 1, "ImportFile of %q refuses the entry", tt.in)
+				assert.Contains(t, im.Refused[0].Err.Error(), tt.entry, "ImportFile of %q", tt.in)
+				return
+			}
 			require.Error(t, ierr, "ImportFile of %q", tt.in)
 			assert.Equal(t, err.Error(), ierr.Error(), "ImportFile refuses as Load does")
 		})
