@@ -34,6 +34,8 @@ type daemon struct {
 	store *store.Local
 	eng   *loop.Engine
 	api   *mgmt.Server
+	// mgmtToken is the REST API's token (management_token_file), or "".
+	mgmtToken string
 }
 
 func newDaemon(cfg Config, log *slog.Logger, pages *static.Pages) *daemon {
@@ -76,6 +78,8 @@ func (d *daemon) openStore() error {
 		SaveStats: func() error { _, err := st.SaveStats(true); return err },
 		Bulk:      bulk,
 		AfterBulk: func() { bulk.Run(func(*store.Pacer) { returnMemory() }) },
+		Token:     d.mgmtToken,
+		Hosts:     d.cfg.ManagementHosts,
 	})
 	return nil
 }
