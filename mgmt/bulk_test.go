@@ -32,7 +32,7 @@ func testBulkPut(t *testing.T, n int) {
 	body := bulkBody(n)
 	start := time.Now()
 	w := httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, httptest.NewRequest("PUT", "/hostname/", strings.NewReader(body)))
+	s.Handler().ServeHTTP(w, httptest.NewRequest("PUT", "http://localhost/hostname/", strings.NewReader(body)))
 	took := time.Since(start)
 	require.Equal(t, 200, w.Code, "answer %s", w.Body)
 	t.Logf("bulk PUT of %d rules (%d MB): %v", n, len(body)>>20, took)
@@ -43,7 +43,7 @@ func testBulkPut(t *testing.T, n int) {
 
 	start = time.Now()
 	w = httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/hostname/", nil))
+	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "http://localhost/hostname/", nil))
 	t.Logf("GET of %d rules (%d MB): %v", n, w.Body.Len()>>20, time.Since(start))
 	require.Equal(t, 200, w.Code)
 	count := 0
@@ -52,7 +52,7 @@ func testBulkPut(t *testing.T, n int) {
 
 	bad := body[:len(body)-1] + `,"bad host":["spin",{},true]}`
 	w = httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, httptest.NewRequest("PUT", "/hostname/", strings.NewReader(bad)))
+	s.Handler().ServeHTTP(w, httptest.NewRequest("PUT", "http://localhost/hostname/", strings.NewReader(bad)))
 	assert.Equal(t, 400, w.Code, "one bad entry at the end")
 	assert.Contains(t, w.Body.String(), `"host":"bad host"`)
 	assert.Equal(t, n, store.table.Len(), "rules changed by a refused bulk PUT")

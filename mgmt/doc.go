@@ -5,7 +5,11 @@
 // table, so that a 200 is on disk and live on every loop when it is sent
 // (SPEC §9.7). The store calls the function it was given after each
 // applied change, so that cmd/mantrid can wake held (spin) requests
-// without this package knowing about the loops.
+// without this package knowing about the loops. Before a request reaches
+// its route, the Server checks its Host (loopback or configured names,
+// against DNS rebinding; any Host over a Unix socket) and, when a token is
+// configured, its "Authorization: Bearer" field; a request body must keep
+// arriving (ServerOptions.BodyTimeout) or it is cut off.
 //
 // mgmt imports the standard library, actions, hostmap, mgmt/api,
 // mgmt/state, mgmt/store and sonic. It must never import gnet or loop

@@ -40,7 +40,7 @@ func FuzzBulkPut(f *testing.F) {
 		s, store := newTestServer(t, ServerOptions{})
 		before := store.rules()
 		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, httptest.NewRequest("PUT", "/hostname/", strings.NewReader(body)))
+		s.Handler().ServeHTTP(w, httptest.NewRequest("PUT", "http://localhost/hostname/", strings.NewReader(body)))
 		if bytes.ContainsFunc(w.Body.Bytes(), func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			t.Fatalf("body %q: answer %q holds control bytes", body, w.Body)
 		}
@@ -65,8 +65,8 @@ func FuzzBulkPut(f *testing.F) {
 			}
 		}
 		g := httptest.NewRecorder()
-		s.Handler().ServeHTTP(g, httptest.NewRequest("GET", "/hostname/", nil))
-		back, _, e := s.decodeRules(httptest.NewRecorder(), httptest.NewRequest("PUT", "/hostname/", strings.NewReader(g.Body.String())), nil)
+		s.Handler().ServeHTTP(g, httptest.NewRequest("GET", "http://localhost/hostname/", nil))
+		back, _, e := s.decodeRules(httptest.NewRecorder(), httptest.NewRequest("PUT", "http://localhost/hostname/", strings.NewReader(g.Body.String())), nil)
 		if e != nil || back.Len() != len(want) {
 			t.Fatalf("body %q: GET gives %q, which reads back wrong (%v)", body, g.Body, e)
 		}
@@ -109,7 +109,7 @@ func FuzzPath(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path string, m uint8) {
 		method := [...]string{"GET", "PUT", "DELETE", "POST", "HEAD"}[int(m)%5]
 		s, store := newTestServer(t, ServerOptions{})
-		req := httptest.NewRequest(method, "/", strings.NewReader(emptyRule))
+		req := httptest.NewRequest(method, "http://localhost/", strings.NewReader(emptyRule))
 		req.URL.Path, req.URL.RawPath = path, path
 		w := httptest.NewRecorder()
 		s.Handler().ServeHTTP(w, req)

@@ -31,6 +31,10 @@ func statusOf(code string) int {
 		return http.StatusUnsupportedMediaType
 	case api.CodeInternal:
 		return http.StatusInternalServerError
+	case api.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case api.CodeHostNotAllowed:
+		return http.StatusForbidden
 	}
 	return http.StatusBadRequest
 }

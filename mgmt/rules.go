@@ -129,8 +129,8 @@ func (s *Server) decodeRules(w http.ResponseWriter, r *http.Request, p *store.Pa
 		return nil, body.n, tooLarge
 	}
 	switch {
-	case body.readErr:
-		return nil, body.n, &api.Error{Code: api.CodeBodyUnreadable, Detail: "the body could not be read to its end"}
+	case body.readErr != nil:
+		return nil, body.n, unreadable(body.readErr)
 	case errors.Is(err, state.ErrNotObject):
 		return nil, body.n, &api.Error{Code: api.CodeBodyNotADict, Detail: "the body must be a JSON object {host: rule}"}
 	case errors.Is(err, state.ErrSyntax), errors.Is(err, state.ErrTooDeep):
@@ -146,18 +146,19 @@ func (s *Server) decodeRules(w http.ResponseWriter, r *http.Request, p *store.Pa
 	return b, body.n, nil
 }
 
-// countingReader counts the bytes read through it and notes a read error.
+// countingReader counts the bytes read through it and keeps the first
+// read error.
 type countingReader struct {
 	r       io.Reader
 	n       int64
-	readErr bool
+	readErr error
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if err != nil && err != io.EOF {
-		c.readErr = true
+	if err != nil && err != io.EOF && c.readErr == nil {
+		c.readErr = err
 	}
 	return n, err
 }

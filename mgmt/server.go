@@ -31,10 +31,11 @@ const (
 	DefaultMaxHeaderBytes = 64 << 10
 	// DefaultReadHeaderTimeout bounds reading a request's head.
 	DefaultReadHeaderTimeout = 10 * time.Second
-	// DefaultReadTimeout bounds reading a whole request, body included.
-	DefaultReadTimeout = 5 * time.Minute
-	// DefaultWriteTimeout bounds the time from the end of the request head
-	// to the end of the answer.
+	// DefaultBodyTimeout bounds a pause in a request body: the longest
+	// wait for its next bytes.
+	DefaultBodyTimeout = 5 * time.Second
+	// DefaultWriteTimeout bounds the time from the end of the request (its
+	// head, or its body when it has one) to the end of the answer.
 	DefaultWriteTimeout = 5 * time.Minute
 	// DefaultIdleTimeout bounds how long a keep-alive connection waits for
 	// its next request.
@@ -52,10 +53,28 @@ type ServerOptions struct {
 	// MaxHeaderBytes bounds a request head; net/http answers 431 beyond
 	// it. Default DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
-	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are
-	// those of net/http.Server. Defaults DefaultReadHeaderTimeout,
-	// DefaultReadTimeout, DefaultWriteTimeout and DefaultIdleTimeout.
-	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// ReadHeaderTimeout and IdleTimeout are those of net/http.Server.
+	// Defaults DefaultReadHeaderTimeout and DefaultIdleTimeout.
+	ReadHeaderTimeout, IdleTimeout time.Duration
+	// BodyTimeout bounds each pause in a request body: a body whose next
+	// bytes do not arrive within it gets 400 body_unreadable and its
+	// connection is closed. A body as a whole has no time limit, so that
+	// a large upload on a slow link is not cut. Default
+	// DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the request (its head,
+	// or its body when it has one) to the end of the answer. Default
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// Token, when not empty, is needed by every request, in
+	// "Authorization: Bearer TOKEN"; a request without it gets 401
+	// unauthorized. It must pass api.CheckToken.
+	Token string
+	// Hosts are the names and addresses, besides localhost and the
+	// loopback addresses, that a request's Host may give (with any
+	// port); another Host gets 403 host_not_allowed, except over a Unix
+	// socket. Each must pass CheckHosts.
+	Hosts []string
 	// Logger receives a DEBUG line per request, an INFO line per bulk
 	// replace and errors. Default: discard.
 	Logger *slog.Logger
@@ -83,12 +102,20 @@ func (o ServerOptions) Validate() error {
 	}{
 		{"max body bytes", o.MaxBodyBytes}, {"max rule bytes", o.MaxRuleBytes},
 		{"max header bytes", int64(o.MaxHeaderBytes)},
-		{"read header timeout", int64(o.ReadHeaderTimeout)}, {"read timeout", int64(o.ReadTimeout)},
+		{"read header timeout", int64(o.ReadHeaderTimeout)}, {"body timeout", int64(o.BodyTimeout)},
 		{"write timeout", int64(o.WriteTimeout)}, {"idle timeout", int64(o.IdleTimeout)},
 	} {
 		if f.v < 0 {
 			return fmt.Errorf("mgmt: %s must not be negative", f.name)
 		}
+	}
+	if o.Token != "" {
+		if err := api.CheckToken(o.Token); err != nil {
+			return fmt.Errorf("mgmt: %w", err)
+		}
+	}
+	if err := CheckHosts(o.Hosts); err != nil {
+		return fmt.Errorf("mgmt: hosts: %w", err)
 	}
 	return nil
 }
@@ -105,7 +132,7 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	o.MaxRuleBytes = def(o.MaxRuleBytes, DefaultMaxRuleBytes)
 	o.MaxHeaderBytes = int(def(int64(o.MaxHeaderBytes), DefaultMaxHeaderBytes))
 	o.ReadHeaderTimeout = time.Duration(def(int64(o.ReadHeaderTimeout), int64(DefaultReadHeaderTimeout)))
-	o.ReadTimeout = time.Duration(def(int64(o.ReadTimeout), int64(DefaultReadTimeout)))
+	o.BodyTimeout = time.Duration(def(int64(o.BodyTimeout), int64(DefaultBodyTimeout)))
 	o.WriteTimeout = time.Duration(def(int64(o.WriteTimeout), int64(DefaultWriteTimeout)))
 	o.IdleTimeout = time.Duration(def(int64(o.IdleTimeout), int64(DefaultIdleTimeout)))
 	if o.Logger == nil {
@@ -123,6 +150,8 @@ type Server struct {
 	opts  ServerOptions
 	log   *slog.Logger
 	srv   *http.Server
+	// access decides who may use the API.
+	access *access
 
 	mu      sync.Mutex    // guards active and drained
 	active  int           // handlers running
@@ -130,16 +159,16 @@ type Server struct {
 }
 
 // NewServer returns a Server over table, whose changes it commits to st,
-// with opts (see ServerOptions for defaults). st must feed table. It serves
-// nothing until Serve.
+// with opts (see ServerOptions for defaults; call Validate first). st must
+// feed table. It serves nothing until Serve.
 func NewServer(table *hostmap.Table, st store.Store, opts ServerOptions) *Server {
 	opts = opts.withDefaults()
 	Warm()
-	s := &Server{table: table, store: st, opts: opts, log: opts.Logger}
+	s := &Server{table: table, store: st, opts: opts, log: opts.Logger, access: newAccess(opts.Token, opts.Hosts)}
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
+		ConnContext:       markUnix,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
-		ReadTimeout:       opts.ReadTimeout,
 		WriteTimeout:      opts.WriteTimeout,
 		IdleTimeout:       opts.IdleTimeout,
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
@@ -149,12 +178,15 @@ func NewServer(table *hostmap.Table, st store.Store, opts ServerOptions) *Server
 }
 
 // Handler returns the API as an http.Handler, for tests and for callers
-// that run their own http.Server.
+// that run their own http.Server. It checks Host and the token as Serve
+// does, and takes every request for one over TCP (an own http.Server does
+// not say which came over a Unix socket).
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
-// Serve answers API requests on ln until Shutdown, which closes ln. It may
-// be called for several listeners at once, each in its own goroutine. It
-// returns nil after Shutdown, else the error that stopped it.
+// Serve answers API requests on ln, a TCP or Unix listener, until
+// Shutdown, which closes ln. It may be called for several listeners at
+// once, each in its own goroutine. It returns nil after Shutdown, else the
+// error that stopped it.
 func (s *Server) Serve(ln net.Listener) error {
 	err := s.srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -207,13 +239,18 @@ func (s *Server) waitHandlers() {
 	<-ch
 }
 
-// serveHTTP routes a request (see parseRoute) and logs it at DEBUG.
+// serveHTTP checks that the request may use the API (admit), routes it
+// (see parseRoute) and logs it at DEBUG.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.enter()
 	defer s.leave()
 	defer s.recoverPanic(r)
 	start := time.Now()
-	status := s.dispatch(w, r)
+	status := s.admit(w, r)
+	if status == 0 {
+		s.watchBody(w, r)
+		status = s.dispatch(w, r)
+	}
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.Debug("api request", "method", safeText(r.Method), "path", safeText(r.URL.EscapedPath()),
 			"status", status, "took", time.Since(start))

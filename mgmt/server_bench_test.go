@@ -14,7 +14,7 @@ func storeWith(b *testing.B, n int) (*Server, *testRules) {
 	b.Helper()
 	rules := newRules(4, nil)
 	s := NewServer(rules.table, rules.store, ServerOptions{})
-	bl, _, e := s.decodeRules(httptest.NewRecorder(), httptest.NewRequest("PUT", "/hostname/", strings.NewReader(bulkBody(n))), nil)
+	bl, _, e := s.decodeRules(httptest.NewRecorder(), httptest.NewRequest("PUT", "http://localhost/hostname/", strings.NewReader(bulkBody(n))), nil)
 	if e != nil {
 		b.Fatal(e)
 	}
@@ -34,9 +34,9 @@ func BenchmarkSingleHostPutWith1M(b *testing.B) {
 	paths := make([]string, 1024)
 	for i := range paths {
 		if i%2 == 0 {
-			paths[i] = fmt.Sprintf("/hostname/host-%d.example.com/", i*997)
+			paths[i] = fmt.Sprintf("http://localhost/hostname/host-%d.example.com/", i*997)
 		} else {
-			paths[i] = fmt.Sprintf("/hostname/new-%d.example.org/", i)
+			paths[i] = fmt.Sprintf("http://localhost/hostname/new-%d.example.org/", i)
 		}
 	}
 	b.ReportAllocs()
@@ -61,7 +61,7 @@ func BenchmarkBulkPut(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				w := httptest.NewRecorder()
-				s.Handler().ServeHTTP(w, httptest.NewRequest("PUT", "/hostname/", strings.NewReader(body)))
+				s.Handler().ServeHTTP(w, httptest.NewRequest("PUT", "http://localhost/hostname/", strings.NewReader(body)))
 				if w.Code != 200 {
 					b.Fatalf("status %d: %s", w.Code, w.Body)
 				}
@@ -76,7 +76,7 @@ func BenchmarkGetAll1M(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/hostname/", nil))
+		s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "http://localhost/hostname/", nil))
 		if w.Code != 200 {
 			b.Fatalf("status %d", w.Code)
 		}

@@ -267,7 +267,7 @@ func TestAPIBodyLimits(t *testing.T) {
 					opts.MaxBodyBytes, opts.MaxRuleBytes = opts.MaxBodyBytes+1, opts.MaxRuleBytes+1
 				}
 				s, _ := newTestServer(t, opts)
-				req := httptest.NewRequest("PUT", tt.path, strings.NewReader(body))
+				req := httptest.NewRequest("PUT", "http://localhost"+tt.path, strings.NewReader(body))
 				if chunked {
 					req.ContentLength = -1
 					req.Body = io.NopCloser(strings.NewReader(body))
@@ -338,7 +338,7 @@ func TestServeAndShutdown(t *testing.T) {
 	for _, ln := range lns {
 		conn, err := net.Dial("tcp", ln.Addr().String())
 		require.NoError(t, err)
-		req := "GET /hostname/http://ep.io HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+		req := "GET /hostname/http://ep.io HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 		_, err = conn.Write([]byte(req))
 		require.NoError(t, err)
 		resp, err := io.ReadAll(conn)
@@ -376,7 +376,7 @@ func TestShutdownWaitsForHandlers(t *testing.T) {
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = conn.Write([]byte("PUT /hostname/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"))
+	_, err = conn.Write([]byte("PUT /hostname/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{"))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		s.mu.Lock()
@@ -396,10 +396,15 @@ func TestServerOptions(t *testing.T) {
 	assert.NoError(t, ServerOptions{}.Validate())
 	assert.Error(t, ServerOptions{MaxBodyBytes: -1}.Validate())
 	assert.Error(t, ServerOptions{IdleTimeout: -time.Second}.Validate())
-	o := ServerOptions{MaxBodyBytes: -5, ReadTimeout: time.Second}.withDefaults()
+	assert.Error(t, ServerOptions{BodyTimeout: -time.Second}.Validate())
+	assert.Error(t, ServerOptions{Token: "two words"}.Validate())
+	assert.Error(t, ServerOptions{Hosts: []string{"api.example:8042"}}.Validate())
+	assert.NoError(t, ServerOptions{Token: "s3cret", Hosts: []string{"api.example", "[fd00::1]", "10.0.0.1"}}.Validate())
+	o := ServerOptions{MaxBodyBytes: -5, BodyTimeout: time.Second}.withDefaults()
 	assert.Equal(t, int64(DefaultMaxBodyBytes), o.MaxBodyBytes)
 	assert.Equal(t, int64(DefaultMaxRuleBytes), o.MaxRuleBytes)
-	assert.Equal(t, time.Second, o.ReadTimeout)
+	assert.Equal(t, time.Second, o.BodyTimeout)
+	assert.Equal(t, DefaultWriteTimeout, o.WriteTimeout)
 	assert.Equal(t, DefaultIdleTimeout, o.IdleTimeout)
 	assert.NotNil(t, o.Logger)
 }

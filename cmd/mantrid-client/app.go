@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -127,8 +128,10 @@ const commandNames = "list, get, set, delete, stats, export, import"
 // before the command (global) and after it.
 func sharedFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "url", Usage: "talk to Mantrid's REST API at `URL` " +
+		&cli.StringFlag{Name: "url", Usage: "talk to Mantrid's REST API at `URL`, or at unix:PATH for a Unix socket " +
 			"(default: $" + api.EnvURL + ", else " + api.DefaultURL + ")"},
+		&cli.StringFlag{Name: "token-file", Usage: "send the token in the file at `PATH` " +
+			"(default: $" + api.EnvToken + ", else no token)"},
 		&cli.BoolFlag{Name: "json", Usage: "print data as JSON instead of tables and text"},
 		&cli.DurationFlag{Name: "timeout", Value: defaultTimeout,
 			Usage: "give up when the server has not answered within `DURATION` (0: wait forever)"},
@@ -150,27 +153,64 @@ type settings struct {
 
 // settingsOf resolves the shared flags of c: a flag after the command wins
 // over the same flag before it; --url wins over $MANTRID_URL, which wins
-// over api.DefaultURL.
+// over api.DefaultURL; --token-file wins over $MANTRID_TOKEN.
 func settingsOf(c *cli.Context, p process) (*settings, error) {
 	s := &settings{timeout: defaultTimeout}
-	flagURL := ""
-	urlSet, timeoutSet := false, false
+	flagURL, tokenFile := "", ""
+	urlSet, tokenSet, timeoutSet := false, false, false
 	for _, l := range c.Lineage() {
 		s.json = s.json || l.Bool("json")
 		if !urlSet && l.IsSet("url") {
 			flagURL, urlSet = l.String("url"), true
 		}
+		if !tokenSet && l.IsSet("token-file") {
+			tokenFile, tokenSet = l.String("token-file"), true
+		}
 		if !timeoutSet && l.IsSet("timeout") {
 			s.timeout, timeoutSet = l.Duration("timeout"), true
 		}
 	}
+	token, err := pickToken(tokenFile, tokenSet, p.getenv)
+	if err != nil {
+		return nil, err
+	}
+	var opts []client.Option
+	if token != "" {
+		opts = append(opts, client.WithToken(token))
+	}
 	base := pickURL(flagURL, urlSet, p.getenv)
-	cl, err := client.New(base)
+	cl, err := client.New(base, opts...)
 	if err != nil {
 		return nil, usageErrorOf(c, err.Error())
 	}
 	s.client = cl
 	return s, nil
+}
+
+// pickToken returns the API token: the content of the --token-file when
+// given, else $MANTRID_TOKEN, without the white space around it; "" for
+// none. A token file that cannot be read, is empty, or holds what cannot
+// be a token is an error.
+func pickToken(file string, fileSet bool, getenv func(string) string) (string, error) {
+	if !fileSet {
+		tok := strings.TrimSpace(getenv(api.EnvToken))
+		if tok == "" {
+			return "", nil
+		}
+		if err := api.CheckToken(tok); err != nil {
+			return "", fmt.Errorf("$%s: %w", api.EnvToken, err)
+		}
+		return tok, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if err := api.CheckToken(tok); err != nil {
+		return "", fmt.Errorf("token file %s: %w", file, err)
+	}
+	return tok, nil
 }
 
 // pickURL returns the API base URL: the --url flag when given, else

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -105,7 +107,7 @@ func TestUsageErrors(t *testing.T) {
 		wantUsage string
 	}{
 		{name: "no command", args: nil, wantMsg: "no command given: use one of list, get, set, delete, stats, export, import",
-			wantUsage: "mantrid-client [--url URL] [--json] [--timeout DURATION] <command> [arguments...]"},
+			wantUsage: "mantrid-client [--url URL] [--token-file PATH] [--json] [--timeout DURATION] <command> [arguments...]"},
 		{name: "unknown command", args: []string{"lsit"}, wantMsg: `"lsit" is not a command`,
 			wantUsage: "mantrid-client [--url URL]"},
 		{name: "unknown global flag", args: []string{"--verbose", "list"}, wantMsg: "flag provided but not defined: -verbose",
@@ -196,7 +198,7 @@ func TestHelp(t *testing.T) {
 		want []string
 	}{
 		{args: []string{"--help"}, want: []string{
-			"USAGE:\n   mantrid-client [--url URL] [--json] [--timeout DURATION] <command> [arguments...]",
+			"USAGE:\n   mantrid-client [--url URL] [--token-file PATH] [--json] [--timeout DURATION] <command> [arguments...]",
 			"list     list every rule as a table", "get      ", "set      ", "delete   ", "stats    ", "export   ", "import   ",
 			"mantrid-client set top-secret.com empty true code=403",
 			"mantrid-client set ep.io proxy true backends=10.0.0.2:8000,10.0.0.3:8000 attempts=3",
@@ -241,5 +243,66 @@ func TestHelpTables(t *testing.T) {
 	} {
 		line := strings.TrimRight(sprintf(statsFormat, row...), " \n")
 		assert.Contains(t, statsHelp, line+"\n", "stats help row %q", row)
+	}
+}
+
+// TestTokenSources: the token comes from --token-file (after the command
+// beats before it), else $MANTRID_TOKEN, trimmed; a token file that cannot
+// give a token is an error before anything is sent.
+func TestTokenSources(t *testing.T) {
+	f := newFakeAPI(t, nil, nil)
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+		return path
+	}
+	good, other := file("good", "  tok-file\n"), file("other", "tok-other")
+	empty, spaced := file("empty", "\n \n"), file("spaced", "two words\n")
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		wantAuth string
+		wantErr  string
+	}{
+		{name: "none", args: []string{"list"}},
+		{name: "env", env: map[string]string{api.EnvToken: " tok-env "}, args: []string{"list"}, wantAuth: "Bearer tok-env"},
+		{name: "file beats env", env: map[string]string{api.EnvToken: "tok-env"}, args: []string{"--token-file", good, "list"}, wantAuth: "Bearer tok-file"},
+		{name: "after the command beats before", args: []string{"--token-file", other, "list", "--token-file", good}, wantAuth: "Bearer tok-file"},
+		{name: "missing file", args: []string{"--token-file", filepath.Join(dir, "none"), "list"}, wantErr: "mantrid-client: token file: open " + filepath.Join(dir, "none") + ": no such file or directory\n"},
+		{name: "empty file", args: []string{"--token-file", empty, "list"}, wantErr: "mantrid-client: token file " + empty + ": the token is empty\n"},
+		{name: "not a token", args: []string{"--token-file", spaced, "list"}, wantErr: "mantrid-client: token file " + spaced + ": the token holds a space"},
+		{name: "env not a token", env: map[string]string{api.EnvToken: "a b"}, args: []string{"list"}, wantErr: "mantrid-client: $MANTRID_TOKEN: the token holds a space"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{api.EnvURL: f.URL}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			before := len(f.requests())
+			res := runCLI(t, env, "", tt.args...)
+			if tt.wantErr != "" {
+				assert.Equal(t, exitFailure, res.code, "args %q", tt.args)
+				assert.True(t, strings.HasPrefix(res.stderr, tt.wantErr), "stderr %q, want it to start with %q", res.stderr, tt.wantErr)
+				assert.Len(t, f.requests(), before, "nothing is sent")
+				return
+			}
+			require.Equal(t, exitOK, res.code, "args %q: %s", tt.args, res.stderr)
+			got := f.requests()
+			require.Len(t, got, before+1)
+			assert.Equal(t, tt.wantAuth, got[before].Auth, "args %q env %v", tt.args, tt.env)
+		})
+	}
+}
+
+// TestHelpNamesTokenAndSocket: --help tells how to give the token and a
+// Unix socket.
+func TestHelpNamesTokenAndSocket(t *testing.T) {
+	res := runCLI(t, nil, "", "--help")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	for _, want := range []string{"--token-file PATH", "$MANTRID_TOKEN", "unix:PATH", "--url unix:/run/mantrid/api.sock"} {
+		assert.Contains(t, res.stdout, want)
 	}
 }

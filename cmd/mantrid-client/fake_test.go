@@ -21,6 +21,7 @@ type request struct {
 	Method string
 	URI    string // the request target as sent, escapes intact
 	Body   string
+	Auth   string // Authorization
 }
 
 // fakeAPI is a small working stand-in for Mantrid's REST API (SPEC §7): it
@@ -68,7 +69,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.got = append(f.got, request{Method: r.Method, URI: r.RequestURI, Body: string(body)})
+	f.got = append(f.got, request{Method: r.Method, URI: r.RequestURI, Body: string(body), Auth: r.Header.Get("Authorization")})
 	path := r.URL.EscapedPath()
 	switch {
 	case path == api.HostnamesPath:

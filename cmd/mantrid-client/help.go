@@ -2,7 +2,7 @@ package main
 
 // The help texts. Lines stay under 77 columns: cli indents them by three.
 
-const appUsage = "[--url URL] [--json] [--timeout DURATION] <command> [arguments...]"
+const appUsage = "[--url URL] [--token-file PATH] [--json] [--timeout DURATION] <command> [arguments...]"
 
 const appDescription = `Mantrid is an HTTP load balancer. For each hostname it has a rule that says
 what to do with that host's requests: forward them to backends (proxy),
@@ -11,7 +11,11 @@ with a status code or a static page. mantrid-client reads and changes
 those rules, and shows request and byte counts per hostname, through
 Mantrid's REST API.
 
-The API is at --url, else $MANTRID_URL, else http://localhost:8042.
+The API is at --url, else $MANTRID_URL, else http://localhost:8042; a
+Unix socket is given as unix:PATH (--url unix:/run/mantrid/api.sock).
+When Mantrid has a management_token_file, every command needs its token:
+--token-file PATH reads it from a file, else $MANTRID_TOKEN holds it;
+it is sent as "Authorization: Bearer TOKEN".
 
 A rule is: <hostname> <action> <subdoms> [option=value ...]
   proxy      backends=HOST:PORT[,HOST:PORT...] (required), attempts=N,
@@ -32,6 +36,8 @@ Examples:
   mantrid-client stats ep.io
   mantrid-client export > state.json
   mantrid-client --url http://10.0.0.1:8042 import state.json
+  mantrid-client --url unix:/run/mantrid/api.sock list
+  mantrid-client --token-file /etc/mantrid/api.token stats
 
 Output: tables and text on stdout, or JSON with --json; messages and
 errors on stderr. Options may come before or right after the command.

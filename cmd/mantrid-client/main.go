@@ -4,7 +4,9 @@
 // the syntax and tables of the first Mantrid's client (list, set, delete,
 // stats) and adds get, export, import and --json output.
 //
-// The API is at --url, else $MANTRID_URL, else http://localhost:8042. Data
+// The API is at --url, else $MANTRID_URL, else http://localhost:8042, or on
+// a Unix socket (--url unix:PATH); the token of a server with
+// management_token_file comes from --token-file, else $MANTRID_TOKEN. Data
 // goes to stdout, diagnostics to stderr. Exit status: 0 on success, 1 when
 // the server refused the request (its error code is printed) or could not
 // be reached, or a file could not be read, 2 on a usage error (with the

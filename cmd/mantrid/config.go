@@ -24,7 +24,8 @@ type Config struct {
 	Bind []string
 	// BindInternal lists listeners for a trusted TLS terminator (default none).
 	BindInternal []string
-	// BindManagement lists REST API listeners (default 127.0.0.1:8042 and [::1]:8042).
+	// BindManagement lists REST API listeners (default 127.0.0.1:8042 and
+	// [::1]:8042): host:port addresses, or unix:PATH for a Unix socket.
 	BindManagement []string
 	// StateFile is the first Mantrid's JSON state file: imported into the
 	// store at the first start, when no store exists yet.
@@ -73,6 +74,15 @@ type Config struct {
 	MaxSpin int
 	// MaxPipelined caps bytes a client may send ahead of a proxied request (default 1 MiB).
 	MaxPipelined int
+
+	// Who may use the REST API (management.go). ManagementTokenFile, when
+	// set, names the file of the token every request must carry;
+	// ManagementInsecure allows a non-loopback bind_management without
+	// one; ManagementHosts are the Host names accepted besides the
+	// loopback ones.
+	ManagementTokenFile string
+	ManagementInsecure  bool
+	ManagementHosts     []string
 
 	// bindDefaulted and mgmtDefaulted record that the lists hold defaults, so
 	// that the first value in the file replaces them instead of adding.
@@ -133,7 +143,7 @@ func configNames() map[string]setter {
 	return map[string]setter{
 		"bind":            {true, func(c *Config, v string) error { return addAddr(&c.Bind, &c.bindDefaulted, v) }},
 		"bind_internal":   {true, func(c *Config, v string) error { f := false; return addAddr(&c.BindInternal, &f, v) }},
-		"bind_management": {true, func(c *Config, v string) error { return addAddr(&c.BindManagement, &c.mgmtDefaulted, v) }},
+		"bind_management": {true, addManagementAddr},
 		"state_file":      {false, func(c *Config, v string) error { return setPath(&c.StateFile, v) }},
 		"store_dir":       {false, func(c *Config, v string) error { return setPath(&c.StoreDir, v) }},
 		"static_dir":      {false, func(c *Config, v string) error { return setPath(&c.StaticDir, v) }},
@@ -157,6 +167,10 @@ func configNames() map[string]setter {
 		"max_dials_per_backend": {false, func(c *Config, v string) error { return setInt(&c.MaxDialsPerBackend, v, 1, 100_000) }},
 		"max_spin":              {false, func(c *Config, v string) error { return setInt(&c.MaxSpin, v, 1, 10_000_000) }},
 		"max_pipelined":         {false, func(c *Config, v string) error { return setInt(&c.MaxPipelined, v, 1024, 1<<30) }},
+
+		"management_token_file": {false, func(c *Config, v string) error { return setPath(&c.ManagementTokenFile, v) }},
+		"management_insecure":   {false, func(c *Config, v string) error { return setBool(&c.ManagementInsecure, v) }},
+		"management_hosts":      {false, setManagementHosts},
 	}
 }
 
@@ -305,5 +319,18 @@ func setSeconds(dst *time.Duration, v string) error {
 		return fmt.Errorf("want seconds from 0.001 to 86400, got %q", v)
 	}
 	*dst = time.Duration(f * float64(time.Second))
+	return nil
+}
+
+// setBool accepts true, yes, on, 1 and false, no, off, 0, in any case.
+func setBool(dst *bool, v string) error {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on", "1":
+		*dst = true
+	case "false", "no", "off", "0":
+		*dst = false
+	default:
+		return fmt.Errorf("want true or false, got %q", v)
+	}
 	return nil
 }

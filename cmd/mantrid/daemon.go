@@ -31,6 +31,8 @@ type daemon struct {
 	store *store.Local
 	eng   *loop.Engine
 	api   *mgmt.Server
+	// mgmtToken is the REST API's token (management_token_file), or "".
+	mgmtToken string
 }
 
 func newDaemon(cfg Config, log *slog.Logger, pages *static.Pages) *daemon {
@@ -79,6 +81,8 @@ func (d *daemon) openStore() error {
 		RefusedRules: refused.Count,
 		Bulk:         bulk,
 		AfterBulk:    func() { bulk.Run(func(*store.Pacer) { returnMemory() }) },
+		Token:        d.mgmtToken,
+		Hosts:        d.cfg.ManagementHosts,
 	})
 	return nil
 }

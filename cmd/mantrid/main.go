@@ -89,6 +89,10 @@ func serve(cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	token, err := loadManagementToken(cfg, log)
+	if err != nil {
+		return err
+	}
 	lns, err := bindAll(cfg)
 	if err != nil {
 		return err
@@ -102,6 +106,7 @@ func serve(cfg Config, log *slog.Logger) error {
 		return err
 	}
 	d := newDaemon(cfg, log, pages)
+	d.mgmtToken = token
 	if err := d.openStore(); err != nil {
 		closeAll(lns)
 		for _, l := range mlns {
@@ -135,13 +140,13 @@ func bindAll(cfg Config) ([]loop.Listener, error) {
 	return lns, nil
 }
 
-// bindManagement binds the REST API listeners. When bind_management is left
-// at its default and this machine has no IPv6 loopback, [::1]:8042 is
-// skipped with a warning instead of failing.
+// bindManagement binds the REST API listeners (see listenManagement). When
+// bind_management is left at its default and this machine has no IPv6
+// loopback, [::1]:8042 is skipped with a warning instead of failing.
 func bindManagement(cfg Config, log *slog.Logger) ([]net.Listener, error) {
 	var lns []net.Listener
 	for _, addr := range cfg.BindManagement {
-		ln, err := listen(addr)
+		ln, err := listenManagement(cfg, addr, log)
 		if err != nil {
 			if cfg.mgmtDefaulted && strings.HasPrefix(addr, "[::1]") && errors.Is(err, syscall.EADDRNOTAVAIL) {
 				log.Warn("no IPv6 loopback; the REST API listens on IPv4 only", "skipped", addr)

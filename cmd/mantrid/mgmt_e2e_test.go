@@ -316,9 +316,16 @@ func TestRootDropsPrivileges(t *testing.T) {
 	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755)) // let uid 65534 reach it
 	stateDir := filepath.Join(dir, "var")
 	conf := filepath.Join(dir, "mantrid.conf")
+	sock := filepath.Join(dir, "run", "api.sock")
 	require.NoError(t, os.WriteFile(conf, []byte("bind = 127.0.0.1:0\nbind_management = 127.0.0.1:0\n"+
-		"state_file = "+stateDir+"/state.json\nuid = 65534\ngid = 65534\n"), 0o644))
+		"bind_management = unix:"+sock+"\nstate_file = "+stateDir+"/state.json\nuid = 65534\ngid = 65534\n"), 0o644))
 	p := startMantridConf(t, conf)
+	for _, path := range []string{sock, filepath.Dir(sock)} {
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		st := fi.Sys().(*syscall.Stat_t)
+		assert.Equal(t, [2]uint32{65534, 65534}, [2]uint32{st.Uid, st.Gid}, "%s belongs to the unprivileged user", path)
+	}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	require.NoError(t, err)
 	assert.Regexp(t, regexp.MustCompile(`(?m)^Uid:\s+65534\s+65534\s+65534\s+65534`), string(status))

@@ -6,7 +6,10 @@
 // immutable and safe for concurrent use.
 package api
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+)
 
 // DefaultURL is the API base URL mantrid-client uses without --url or
 // MANTRID_URL.
@@ -14,6 +17,15 @@ const DefaultURL = "http://localhost:8042"
 
 // EnvURL names the environment variable that overrides DefaultURL.
 const EnvURL = "MANTRID_URL"
+
+// EnvToken names the environment variable from which mantrid-client takes
+// the API's bearer token when no --token-file is given.
+const EnvToken = "MANTRID_TOKEN"
+
+// UnixPrefix starts an API address that is a Unix socket rather than a
+// URL: "unix:/run/mantrid/api.sock", in bind_management and in
+// mantrid-client's --url alike.
+const UnixPrefix = "unix:"
 
 // Paths. Each also answers without its trailing slash; HOST is the path
 // segment after the prefix.
@@ -59,7 +71,33 @@ const (
 	// CodeStateNotADict (400) means an import (PUT /state/) body is not an
 	// object with a "hosts" object.
 	CodeStateNotADict = "state_not_a_dict"
+	// CodeUnauthorized (401) means the server has a token
+	// (management_token_file) and the request did not carry it in
+	// "Authorization: Bearer TOKEN"; the answer has a WWW-Authenticate
+	// header (RFC 6750 section 3).
+	CodeUnauthorized = "unauthorized"
+	// CodeHostNotAllowed (403) means the request's Host is neither a
+	// loopback name or address nor one of management_hosts: the defence
+	// against DNS rebinding, where a web page in a browser on the same
+	// machine reaches the API under a name of the attacker's.
+	CodeHostNotAllowed = "host_not_allowed"
 )
+
+// CheckToken reports whether tok can be sent as a bearer token: one or
+// more visible ASCII characters (0x21 to 0x7e), so no space, no line break
+// and nothing a header could not carry. Tokens from "openssl rand -hex 32"
+// or "-base64 32" qualify.
+func CheckToken(tok string) error {
+	if tok == "" {
+		return errors.New("the token is empty")
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] < 0x21 || tok[i] > 0x7e {
+			return errors.New("the token holds a space, a line break or a character other than visible ASCII")
+		}
+	}
+	return nil
+}
 
 // Error is the body of every non-200 answer: {"error": CODE, "detail": ...}.
 // Host names the rule the error is about: the refused entry of a bulk PUT

@@ -33,18 +33,67 @@ const (
 type Client struct {
 	base    string // base URL without trailing slash, as sent
 	display string // base URL for messages, password redacted
+	token   string // the bearer token, or ""
 	hc      *http.Client
 }
 
+// Option changes a Client made by New.
+type Option func(*Client)
+
+// WithToken makes every request carry "Authorization: Bearer token", the
+// token of the server's management_token_file. token must pass
+// api.CheckToken; New refuses it otherwise.
+func WithToken(token string) Option {
+	return func(c *Client) { c.token = token }
+}
+
 // New returns a Client of the API at baseURL, e.g. api.DefaultURL
-// ("http://localhost:8042"). The URL must be absolute http or https, may
-// carry a path prefix (when the API sits behind a reverse proxy), and must
-// not carry a query or fragment.
+// ("http://localhost:8042"), or at a Unix socket,
+// "unix:/run/mantrid/api.sock" (api.UnixPrefix and the socket's path). A
+// URL must be absolute http or https, may carry a path prefix (when the
+// API sits behind a reverse proxy), and must not carry a query or
+// fragment.
 //
 // The client does not use HTTP_PROXY and friends (the management API is a
 // local or internal listener) and does not follow redirects (the API never
-// sends any).
-func New(baseURL string) (*Client, error) {
+// sends any), so the token goes nowhere but to baseURL.
+func New(baseURL string, opts ...Option) (*Client, error) {
+	var c *Client
+	var err error
+	if path, ok := strings.CutPrefix(baseURL, api.UnixPrefix); ok {
+		c, err = newUnix(path)
+	} else {
+		c, err = newHTTP(baseURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.token != "" {
+		if err := api.CheckToken(c.token); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// newUnix returns a Client of the API on the Unix socket at path. Its
+// requests carry "Host: localhost".
+func newUnix(path string) (*Client, error) {
+	if path == "" {
+		return nil, errors.New("invalid address " + quoteURL(api.UnixPrefix) + ": the socket's path is missing (unix:/run/mantrid/api.sock)")
+	}
+	dialer := &net.Dialer{Timeout: DialTimeout}
+	transport := newTransport(func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return dialer.DialContext(ctx, "unix", path)
+	})
+	return &Client{base: "http://localhost", display: api.UnixPrefix + path, hc: newHTTPClient(transport)}, nil
+}
+
+// newHTTP returns a Client of the API at the http or https URL baseURL.
+func newHTTP(baseURL string) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
 		return nil, errors.New("invalid URL " + quoteURL(baseURL) + ": " + reason(err))
@@ -59,26 +108,35 @@ func New(baseURL string) (*Client, error) {
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
-	transport := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+	transport := newTransport((&net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}).DialContext)
+	return &Client{base: u.String(), display: u.Redacted(), hc: newHTTPClient(transport)}, nil
+}
+
+// newTransport returns the client's HTTP transport, which connects with
+// dial.
+func newTransport(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
+	return &http.Transport{
+		DialContext:           dial,
 		TLSHandshakeTimeout:   DialTimeout,
 		ResponseHeaderTimeout: ResponseHeaderTimeout,
 		MaxIdleConns:          4,
 		IdleConnTimeout:       30 * time.Second,
 	}
-	return &Client{
-		base:    u.String(),
-		display: u.Redacted(),
-		hc: &http.Client{
-			Transport: transport,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		},
-	}, nil
 }
 
-// URL returns the base URL the client talks to, with any password redacted.
+// newHTTPClient returns an http.Client on transport that follows no
+// redirect.
+func newHTTPClient(transport *http.Transport) *http.Client {
+	return &http.Client{
+		Transport: transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// URL returns the base URL the client talks to, with any password
+// redacted, or "unix:PATH" for a Unix socket.
 func (c *Client) URL() string { return c.display }
 
 // quoteURL quotes a URL given by the user for an error message.
@@ -154,6 +212,9 @@ func (c *Client) newRequest(ctx context.Context, req request) (*http.Request, er
 	}
 	hreq.Header.Set("Accept", "application/json")
 	hreq.Header.Set("User-Agent", "mantrid-client")
+	if c.token != "" {
+		hreq.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if req.body != nil {
 		hreq.Header.Set("Content-Type", "application/json")
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -173,4 +175,51 @@ func TestNoHost(t *testing.T) {
 		assert.ErrorIs(t, err, ErrNoHost, "HostStats(%q)", host)
 	}
 	assert.Empty(t, f.requests(), "nothing is sent for an invalid host")
+}
+
+func TestNewUnixAndToken(t *testing.T) {
+	c, err := New("unix:/run/mantrid/api.sock")
+	require.NoError(t, err)
+	assert.Equal(t, "unix:/run/mantrid/api.sock", c.URL())
+	_, err = New("unix:")
+	assert.ErrorContains(t, err, "the socket's path is missing")
+	for _, bad := range []string{"two words", "line\nbreak", "é"} {
+		_, err = New(api.DefaultURL, WithToken(bad))
+		assert.Error(t, err, "token %q", bad)
+	}
+}
+
+// TestUnixSocket talks to an API on a Unix socket, with a token: every
+// request carries "Host: localhost" and the token.
+func TestUnixSocket(t *testing.T) {
+	type seen struct{ uri, host, auth string }
+	got := make(chan seen, 10)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	ln, err := net.Listen("unix", sock)
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.RequestURI, r.Host, r.Header.Get("Authorization")}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	c, err := New("unix:"+sock, WithToken("s3cret"))
+	require.NoError(t, err)
+	_, err = c.Rules(t.Context())
+	require.NoError(t, err)
+	_, err = c.Stats(t.Context())
+	require.NoError(t, err)
+	for _, uri := range []string{"/hostname/", "/stats/"} {
+		assert.Equal(t, seen{uri, "localhost", "Bearer s3cret"}, <-got)
+	}
+
+	require.NoError(t, srv.Close())
+	_, err = os.Stat(sock)
+	require.ErrorIs(t, err, os.ErrNotExist, "closing the listener removed the socket")
+	_, err = c.Rules(t.Context())
+	var ne *NetError
+	require.ErrorAs(t, err, &ne)
+	assert.Contains(t, err.Error(), "cannot reach Mantrid at unix:"+sock+": ")
 }

@@ -12,6 +12,10 @@
 // action) through unchanged. Validation is the server's job; the client
 // does not second-guess it.
 //
+// The API may be on a TCP port ("http://localhost:8042") or a Unix socket
+// ("unix:/run/mantrid/api.sock"); WithToken adds the bearer token a server
+// with management_token_file needs.
+//
 // Errors are typed: *ServerError when the API refused the request (its
 // error code, detail and the HTTP status), *NetError when Mantrid could not
 // be reached or the connection failed, *ProtocolError when whatever
