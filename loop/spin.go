@@ -32,12 +32,17 @@ type spinState struct {
 
 // park holds the current request (its head is headLen bytes, not consumed).
 // The first time a request is parked its timeout starts; later re-parks
-// (a rule change that left it on spin) keep that timeout.
+// (a rule change that left it on spin) keep that timeout. A new request
+// finds no room once max_spin requests are held on all loops together:
+// one atomic add on the engine's count per park and per unpark, which
+// only spin's requests pay.
 func (cc *clientConn) park(h *hostmap.Hit, slot *actions.Slot, headLen int, https bool) bool {
 	el := cc.el
 	sp := &cc.sp
+	held := el.e.held.Add(1)
 	if !sp.active {
-		if len(el.parked) >= el.maxParked {
+		if held > int64(el.e.cfg.MaxParked) {
+			el.e.held.Add(-1)
 			return false
 		}
 		sp.active = true
@@ -64,9 +69,10 @@ func (cc *clientConn) park(h *hostmap.Hit, slot *actions.Slot, headLen int, http
 	return true
 }
 
-// unpark removes cc from the loop's held requests.
+// unpark removes cc from the held requests.
 func (cc *clientConn) unpark() {
 	el := cc.el
+	el.e.held.Add(-1)
 	i := cc.sp.index
 	last := len(el.parked) - 1
 	el.parked[i] = el.parked[last]

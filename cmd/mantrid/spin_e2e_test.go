@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -275,4 +276,60 @@ func TestSpinHeldBytesAreCapped(t *testing.T) {
 	assert.Less(t, sent, 32<<20, "Mantrid took most of the body before closing")
 	assert.Less(t, after-before, int64(16<<20), "RSS growth")
 	assertOpenReturnsToZero(t, p.apiURL(), host)
+}
+
+// TestSpinCapCountsAllLoops: max_spin is one cap for all event loops:
+// with 2 loops and max_spin 10000, 10,000 held requests are all held (not
+// one gets 503), the next one gets 503, and after the release each of the
+// 10,000 gets the new rule's answer.
+func TestSpinCapCountsAllLoops(t *testing.T) {
+	const n = 10000
+	needFDs(t, n+500)
+	const host = "held.test"
+	p := startMantrid(t, fmt.Sprintf("event_loops = 2\nmax_spin = %d\nmax_connections = %d\n", n, n+100),
+		stateWith(map[string]string{host: spinRule(120)}))
+	base := p.apiURL()
+	conns := dialMany(t, p.addr(), n)
+	req := []byte(reqGET(host, "/", "held"))
+	for i, c := range conns {
+		_, err := c.Write(req)
+		require.NoError(t, err, "request %d", i)
+	}
+	s, ok := pollStats(base, host, 30*time.Second, func(s wireStats) bool { return s.OpenRequests == n })
+	require.True(t, ok, "held: open_requests %d, want %d", s.OpenRequests, n)
+
+	extra := newClient(t, p.addr())
+	setDeadline(t, extra, 10*time.Second)
+	extra.send(reqGET(host, "/", "extra"))
+	resp, _ := extra.read("GET")
+	assert.Equal(t, 503, resp.StatusCode, "request %d, beyond max_spin", n+1)
+
+	require.NoError(t, apiPut(base, host, `["empty", {"code": 204}, false]`))
+	statuses := map[int]int{}
+	for _, c := range conns {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(30*time.Second)))
+		resp, _, err := readResp(bufio.NewReaderSize(c, 512), "GET")
+		if err != nil {
+			statuses[-1]++
+			continue
+		}
+		statuses[resp.StatusCode]++
+	}
+	assert.Equal(t, map[int]int{204: n}, statuses, "answers after the release, by status (-1: none)")
+	assertOpenReturnsToZero(t, base, host)
+}
+
+// needFDs makes sure this process may open n files, raising its limit (as
+// root, the hard limit too); it skips the test, saying why, when it cannot.
+func needFDs(t *testing.T, n uint64) {
+	t.Helper()
+	var lim syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
+	if lim.Cur >= n {
+		return
+	}
+	want := syscall.Rlimit{Cur: n, Max: max(lim.Max, n)}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		t.Skipf("needs %d open files, the limit is %d (hard %d) and cannot be raised: %v", n, lim.Cur, lim.Max, err)
+	}
 }
