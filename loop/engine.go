@@ -51,7 +51,8 @@ type Config struct {
 	// a request beyond it gets 503.
 	MaxParked int
 	// MaxPipelined caps the bytes a client may send ahead while a request
-	// of its is with a backend; beyond it the connection is closed.
+	// of its is with a backend; beyond it the connection is closed. It
+	// also caps what a waiting request keeps in memory (waitInputFor).
 	MaxPipelined int
 	// Logger receives the engine's messages; nothing per request above DEBUG.
 	Logger *slog.Logger

@@ -25,6 +25,7 @@ type eventLoop struct {
 
 	pool       pool          // idle backend connections
 	parked     []*clientConn // requests held by spin on this loop (Engine.held counts all)
+	waitInput  int           // input bytes a waiting request keeps in memory (waitInputFor)
 	wakeBuf    []*clientConn // scratch for wake
 	flushWait  []*clientConn // connections to close once their output is out
 	detachWait []*clientConn // clients to hand to a transfer once their output is out
@@ -39,7 +40,8 @@ type eventLoop struct {
 
 func newEventLoop(e *Engine, idx int, gl gnet.EventLoop) *eventLoop {
 	el := &eventLoop{e: e, idx: idx, gl: gl, out: make([]byte, 0, 16<<10), bout: make([]byte, 0, 16<<10),
-		host: make([]byte, 0, 256), pool: newPool(e.cfg.MaxIdlePerBackend, e.cfg.MaxDialsPerBackend)}
+		host: make([]byte, 0, 256), pool: newPool(e.cfg.MaxIdlePerBackend, e.cfg.MaxDialsPerBackend),
+		waitInput: waitInputFor(e.cfg)}
 	el.flushFn = func(context.Context) error {
 		el.flushPoll = false
 		el.checkFlushed()
