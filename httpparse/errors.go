@@ -89,6 +89,9 @@ var (
 	// or any coding after chunked (chunked twice or not last)
 	// (RFC 9112 §6.1, §6.3).
 	ErrBadTransferEncoding = newError(statusBadRequest, "invalid Transfer-Encoding")
+	// ErrHeadWithBody reports a HEAD request with Transfer-Encoding or a
+	// Content-Length other than 0 (RFC 9110 §9.3.2, RFC 9112 §11.2).
+	ErrHeadWithBody = newError(statusBadRequest, "HEAD request with a body")
 	// ErrTEInHTTP10 reports Transfer-Encoding in an HTTP/1.0 message, whose
 	// framing must be treated as faulty (RFC 9112 §6.1).
 	ErrTEInHTTP10 = newError(statusBadRequest, "Transfer-Encoding in HTTP/1.0")

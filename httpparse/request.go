@@ -244,11 +244,26 @@ func (p *Parser) host(b, value []byte) error {
 	return nil
 }
 
+// headWithBody reports a HEAD request (in any letter case) that announces
+// a body: Transfer-Encoding, whatever its codings, or a Content-Length
+// other than 0. A HEAD's content has no defined meaning and a server may
+// ignore it without reading it, taking its bytes for the next request
+// (RFC 9110 §9.3.2; request smuggling, RFC 9112 §11.2). Other methods
+// keep their bodies. The method is compared only when a body is announced.
+func (p *Parser) headWithBody(buf []byte) bool {
+	m := &p.m
+	body := m.flags&fTE != 0 || m.flags&fCL != 0 && m.length != 0
+	return body && equalFold(buf[m.method.start:m.method.end], "head")
+}
+
 // finishRequest checks the complete head and fills req.
 func (p *Parser) finishRequest(buf []byte, req *Request) error {
 	m := &p.m
 	if m.minor == 1 && m.flags&fHost == 0 {
 		return ErrMissingHost
+	}
+	if p.headWithBody(buf) {
+		return ErrHeadWithBody
 	}
 	if err := p.checkTransferEncoding(); err != nil {
 		return err

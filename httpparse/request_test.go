@@ -86,6 +86,12 @@ var validRequests = []validRequestCase{
 		want: with(get11("http://[::1]:8080/x", "[::1]:8080", "Host: [::1]:8080"), func(v *reqView) { v.Path, v.AbsoluteForm = "/x", true })},
 	{name: "IPv4 host", in: "GET / HTTP/1.1\r\nHost: 192.0.2.1\r\n\r\n",
 		want: get11("/", "192.0.2.1", "Host: 192.0.2.1")},
+	{name: "HEAD with Content-Length 0", in: "HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 00\r\n\r\n",
+		want: with(get11("/", "a", "Host: a", "Content-Length: 00"), func(v *reqView) { v.Method, v.ContentLength = "HEAD", 0 })},
+	{name: "GET keeps its body", in: "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", n: 46,
+		want: with(get11("/", "a", "Host: a", "Content-Length: 5"), func(v *reqView) { v.ContentLength = 5 })},
+	{name: "chunked OPTIONS", in: "OPTIONS / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+		want: with(get11("/", "a", "Host: a", "Transfer-Encoding: chunked"), func(v *reqView) { v.Method, v.Chunked = "OPTIONS", true })},
 	{name: "percent-encoded path and raw percent in query", in: "GET /a%20b?q=100% HTTP/1.1\r\nHost: a\r\n\r\n",
 		want: get11("/a%20b?q=100%", "a", "Host: a")},
 }
@@ -216,6 +222,13 @@ var invalidRequests = []invalidCase{
 	{"gzip alone", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", ErrUnsupportedTransferEncoding},
 	{"identity", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", ErrUnsupportedTransferEncoding},
 	{"x-foo in a second field", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: x-foo\r\nTransfer-Encoding: chunked\r\n\r\n", ErrUnsupportedTransferEncoding},
+	// HEAD with a body (RFC 9110 §9.3.2, RFC 9112 §11.2).
+	{"HEAD with Content-Length", "HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", ErrHeadWithBody},
+	{"HEAD with Content-Length 1", "HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n", ErrHeadWithBody},
+	{"HEAD chunked", "HEAD / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", ErrHeadWithBody},
+	{"HEAD with an unsupported coding", "HEAD / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", ErrHeadWithBody},
+	{"lower-case head with Content-Length", "head / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", ErrHeadWithBody},
+	{"HEAD HTTP/1.0 with Content-Length", "HEAD / HTTP/1.0\r\nContent-Length: 5\r\n\r\n", ErrHeadWithBody},
 	// Connection and Expect (RFC 9110 §7.6.1, §10.1.1).
 	{"Connection element not a token", "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep alive\r\n\r\n", ErrBadConnection},
 	{"Connection element with separator", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close, a/b\r\n\r\n", ErrBadConnection},
@@ -261,6 +274,7 @@ func TestErrorsCarryStatus(t *testing.T) {
 		ErrBareLF: 400, ErrBadTransferEncoding: 400, ErrUnsupportedTransferEncoding: 501,
 		ErrConnectNotSupported: 501, ErrURITooLong: 414, ErrHeadTooLarge: 431, ErrTooManyHeaders: 431,
 		ErrVersionNotSupported: 505, ErrExpectationFailed: 417, ErrBadChunk: 400, ErrBadStatusLine: 502,
+		ErrHeadWithBody: 400,
 	}
 	for e, status := range statuses {
 		assert.Equal(t, status, e.Status, "status of %v", e)

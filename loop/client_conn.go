@@ -38,11 +38,12 @@ const (
 
 // clientConn is one client connection. All methods run on its event loop.
 type clientConn struct {
-	c        gnet.Conn
-	el       *eventLoop
-	internal bool // accepted on a bind_internal listener
-	closed   bool // OnClose ran: never touch c again
-	state    connState
+	c          gnet.Conn
+	el         *eventLoop
+	internal   bool // accepted on a bind_internal listener
+	closed     bool // OnClose ran: never touch c again
+	readPaused bool // c is not read: a waiting request has enough input (pace)
+	state      connState
 
 	parser  httpparse.Parser
 	req     httpparse.Request
@@ -94,6 +95,7 @@ func (e *Engine) OnOpen(c gnet.Conn) (out []byte, action gnet.Action) {
 		return nil, gnet.None
 	case *clientConn: // back from a detached transfer
 		x.c = c
+		x.readPaused = false
 		x.transferEnded(true, true)
 		return nil, gnet.None
 	}
@@ -212,7 +214,8 @@ func (cc *clientConn) onTraffic() gnet.Action {
 				cc.state = stateClosing
 			}
 		case stateSpin:
-			if len(buf) > cc.sp.headLen+el.e.cfg.MaxPipelined {
+			// Its bytes stay buffered; reading stops past a bound.
+			if cc.pace(); !cc.readPaused && len(buf) > cc.sp.headLen+el.e.cfg.MaxPipelined {
 				cc.spinOverflow()
 			}
 		case stateTunnel:
@@ -277,6 +280,8 @@ func (cc *clientConn) flush() gnet.Action {
 		return gnet.Close
 	case cc.state >= stateProxy:
 		// Their own timers run: backend wait, spin timeout.
+		cc.pace()
+		return gnet.None
 	case cc.state == stateDiscard:
 		el.idleWait.push(cc, el.e.now()+int64(el.e.cfg.IdleTimeout))
 	case cc.buffered() > 0:
@@ -285,6 +290,9 @@ func (cc *clientConn) flush() gnet.Action {
 		}
 	default:
 		el.idleWait.push(cc, el.e.now()+int64(el.e.cfg.IdleTimeout))
+	}
+	if cc.readPaused { // the request that waited has moved on
+		cc.pace()
 	}
 	return gnet.None
 }

@@ -21,9 +21,17 @@ import (
 // (static test page) and away.test (redirect), and no event loops running.
 func testEngine(t testing.TB) (*Engine, *eventLoop) {
 	t.Helper()
+	e := newTestEngine(t, 1, nil)
+	return e, newEventLoop(e, 0, nil)
+}
+
+// newTestEngine returns testEngine's engine for loops event loops, its
+// configuration changed by edit (when not nil) before the engine is made.
+func newTestEngine(t testing.TB, loops int, edit func(*Config)) *Engine {
+	t.Helper()
 	pages, err := static.Load("")
 	require.NoError(t, err)
-	rules := hostmap.New(1)
+	rules := hostmap.New(loops)
 	add := func(name, rule string) {
 		r, err := actions.ParseRule([]byte(rule))
 		require.NoError(t, err)
@@ -32,11 +40,14 @@ func testEngine(t testing.TB) (*Engine, *eventLoop) {
 	add("empty.test", `["empty", {"code": 403}, true]`)
 	add("page.test", `["static", {"type": "test"}, false]`)
 	add("away.test", `["redirect", {"redirect_to": "example.com"}, false]`)
-	e := New(Config{Loops: 1, HeadTimeout: time.Second, IdleTimeout: time.Second,
+	cfg := Config{Loops: loops, HeadTimeout: time.Second, IdleTimeout: time.Second,
 		Limits: httpparse.DefaultLimits(), MaxConnections: 10, ConnectTimeout: time.Second,
 		BackendTimeout: time.Second, BackendIdleTimeout: time.Second, MaxIdlePerBackend: 4,
-		MaxParked: 10, MaxPipelined: 1 << 20}, rules, pages)
-	return e, newEventLoop(e, 0, nil)
+		MaxParked: 10, MaxPipelined: 1 << 20}
+	if edit != nil {
+		edit(&cfg)
+	}
+	return New(cfg, rules, pages)
 }
 
 func newTestConn(e *Engine, el *eventLoop) (*clientConn, *fakeConn) {

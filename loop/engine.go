@@ -47,10 +47,12 @@ type Config struct {
 	// MaxDialsPerBackend caps connection attempts under way per backend per
 	// loop; further requests wait for one to end (0 means 1).
 	MaxDialsPerBackend int
-	// MaxParked caps requests held by spin (in all); 503 beyond.
+	// MaxParked caps requests held by spin, counted over every loop;
+	// a request beyond it gets 503.
 	MaxParked int
 	// MaxPipelined caps the bytes a client may send ahead while a request
-	// of its is with a backend; beyond it the connection is closed.
+	// of its is with a backend; beyond it the connection is closed. It
+	// also caps what a waiting request keeps in memory (waitInputFor).
 	MaxPipelined int
 	// Logger receives the engine's messages; nothing per request above DEBUG.
 	Logger *slog.Logger
@@ -83,6 +85,7 @@ type Engine struct {
 	loops   atomic.Pointer[[]*eventLoop]
 
 	conns      atomic.Int64   // client connections accepted and not yet closed
+	held       atomic.Int64   // requests held by spin on every loop (MaxParked)
 	stopping   atomic.Bool    // listeners are closing
 	stopped    atomic.Bool    // Stop was called: Run returning is expected
 	draining   atomic.Bool    // Shutdown was called: answer with close, close idle connections

@@ -24,8 +24,8 @@ type eventLoop struct {
 	proxyWait timerList // requests waiting for their backend (backend_timeout)
 
 	pool       pool          // idle backend connections
-	parked     []*clientConn // requests held by spin
-	maxParked  int           // cap on parked (503 beyond)
+	parked     []*clientConn // requests held by spin on this loop (Engine.held counts all)
+	waitInput  int           // input bytes a waiting request keeps in memory (waitInputFor)
 	wakeBuf    []*clientConn // scratch for wake
 	flushWait  []*clientConn // connections to close once their output is out
 	detachWait []*clientConn // clients to hand to a transfer once their output is out
@@ -41,7 +41,7 @@ type eventLoop struct {
 func newEventLoop(e *Engine, idx int, gl gnet.EventLoop) *eventLoop {
 	el := &eventLoop{e: e, idx: idx, gl: gl, out: make([]byte, 0, 16<<10), bout: make([]byte, 0, 16<<10),
 		host: make([]byte, 0, 256), pool: newPool(e.cfg.MaxIdlePerBackend, e.cfg.MaxDialsPerBackend),
-		maxParked: max(e.cfg.MaxParked/max(e.cfg.Loops, 1), 1)}
+		waitInput: waitInputFor(e.cfg)}
 	el.flushFn = func(context.Context) error {
 		el.flushPoll = false
 		el.checkFlushed()

@@ -15,6 +15,7 @@ type fakeConn struct {
 	out    []byte
 	ctx    any
 	closed bool
+	paused bool // between PauseRead and ResumeRead
 }
 
 func (f *fakeConn) Peek(n int) ([]byte, error) {
@@ -40,6 +41,8 @@ func (f *fakeConn) OutboundBuffered() int { return 0 }
 func (f *fakeConn) Context() any          { return f.ctx }
 func (f *fakeConn) SetContext(v any)      { f.ctx = v }
 func (f *fakeConn) Close() error          { f.closed = true; return nil }
+func (f *fakeConn) PauseRead() error      { f.paused = true; return nil }
+func (f *fakeConn) ResumeRead() error     { f.paused = false; return nil }
 
 // fakeRemote is every fake connection's peer: shared, so that allocation
 // counts are Mantrid's own.

@@ -178,6 +178,9 @@ func (cc *clientConn) attach(be *backendConn) {
 	}
 	el.proxyWait.push(cc, el.e.now()+int64(el.e.cfg.BackendTimeout))
 	_, _ = be.c.Write(out)
+	if cc.readPaused { // the body moves now: read the client again
+		cc.pace()
+	}
 }
 
 // appendBody appends to out the request body bytes found at the start of

@@ -12,9 +12,12 @@ import (
 )
 
 // spinState is a request held by a spin rule (SPEC §4). Its bytes stay
-// unread in gnet's inbound buffer, untouched, with any pipelined requests
-// behind it; when it is released its head is parsed and routed again, so
-// that it reaches the new action with its body intact. Loop-owned.
+// unconsumed in gnet's inbound buffer, untouched, with any pipelined
+// requests behind it; past maxWaitInput of them the client is not read
+// any more (pace), so a held upload of any size waits in the kernel's
+// socket buffers and at the client. When it is released its head is
+// parsed and routed again, so that it reaches the new action with its
+// body intact. Loop-owned.
 type spinState struct {
 	active   bool   // the current request is held (or being re-routed)
 	gen      uint64 // tells this request's timeout from a later one's
@@ -32,12 +35,17 @@ type spinState struct {
 
 // park holds the current request (its head is headLen bytes, not consumed).
 // The first time a request is parked its timeout starts; later re-parks
-// (a rule change that left it on spin) keep that timeout.
+// (a rule change that left it on spin) keep that timeout. A new request
+// finds no room once max_spin requests are held on all loops together:
+// one atomic add on the engine's count per park and per unpark, which
+// only spin's requests pay.
 func (cc *clientConn) park(h *hostmap.Hit, slot *actions.Slot, headLen int, https bool) bool {
 	el := cc.el
 	sp := &cc.sp
+	held := el.e.held.Add(1)
 	if !sp.active {
-		if len(el.parked) >= el.maxParked {
+		if held > int64(el.e.cfg.MaxParked) {
+			el.e.held.Add(-1)
 			return false
 		}
 		sp.active = true
@@ -64,9 +72,10 @@ func (cc *clientConn) park(h *hostmap.Hit, slot *actions.Slot, headLen int, http
 	return true
 }
 
-// unpark removes cc from the loop's held requests.
+// unpark removes cc from the held requests.
 func (cc *clientConn) unpark() {
 	el := cc.el
+	el.e.held.Add(-1)
 	i := cc.sp.index
 	last := len(el.parked) - 1
 	el.parked[i] = el.parked[last]
@@ -102,10 +111,10 @@ func (cc *clientConn) spinTimeout() {
 }
 
 // spinOverflow ends a held request whose client has sent more than
-// max_pipelined bytes past its head while held (a large body, or requests
-// piled up behind it): gnet cannot stop reading, so holding them would
-// cost memory without bound (SPEC §9.9). It gets the timeout page, as at
-// the spin timeout, and the connection closes once that is written.
+// max_pipelined bytes past its head while held although reading did not
+// stop (pace: a connection without PauseRead): holding them would cost
+// memory without bound (SPEC §9.9). It gets the timeout page, as at the
+// spin timeout, and the connection closes once that is written.
 func (cc *clientConn) spinOverflow() {
 	cc.unpark()
 	cc.sp.active = false

@@ -70,7 +70,8 @@ type Config struct {
 	MaxIdlePerBackend int
 	// MaxDialsPerBackend caps connection attempts under way per backend per loop (default 128).
 	MaxDialsPerBackend int
-	// MaxSpin caps requests held by spin rules (default 10000; 503 beyond).
+	// MaxSpin caps requests held by spin rules, all event loops together
+	// (default 10000; 503 beyond).
 	MaxSpin int
 	// MaxPipelined caps bytes a client may send ahead of a proxied request (default 1 MiB).
 	MaxPipelined int

@@ -58,6 +58,10 @@ type conn struct {
 	// descriptor of the socket (accepted here, never Dup'ed), so closing
 	// it also takes it out of epoll and close skips EPOLL_CTL_DEL.
 	sole bool
+	// Mantrid patch (PATCHES.md): readPaused is true between PauseRead and
+	// ResumeRead: epoll watches the fd for a hang-up (and for writability
+	// while output is pending), never for input.
+	readPaused bool
 }
 
 func newStreamConn(proto string, fd int, el *eventloop, sa unix.Sockaddr, localAddr, remoteAddr net.Addr) (c *conn) {
@@ -169,7 +173,8 @@ loop:
 		if err == unix.EAGAIN {
 			_, err = c.outboundBuffer.Write(data)
 			if !isET {
-				err = c.loop.poller.ModReadWrite(&c.pollAttachment, isET)
+				// Mantrid patch: ModReadWrite unless reading is paused.
+				err = c.watchWrite(isET)
 			}
 			return
 		}
@@ -182,7 +187,8 @@ loop:
 	// Failed to send all data back to the remote, buffer the leftover data for the next round.
 	if len(data) > 0 {
 		_, _ = c.outboundBuffer.Write(data)
-		err = c.loop.poller.ModReadWrite(&c.pollAttachment, isET)
+		// Mantrid patch: ModReadWrite unless reading is paused.
+		err = c.watchWrite(isET)
 	}
 
 	return
@@ -219,7 +225,8 @@ loop:
 		if err == unix.EAGAIN {
 			_, err = c.outboundBuffer.Writev(bs)
 			if !isET {
-				err = c.loop.poller.ModReadWrite(&c.pollAttachment, isET)
+				// Mantrid patch: ModReadWrite unless reading is paused.
+				err = c.watchWrite(isET)
 			}
 			return
 		}
@@ -245,7 +252,8 @@ loop:
 	// Failed to send all data back to the remote, buffer the leftover data for the next round.
 	if remaining > 0 {
 		_, _ = c.outboundBuffer.Writev(bs)
-		err = c.loop.poller.ModReadWrite(&c.pollAttachment, isET)
+		// Mantrid patch: ModReadWrite unless reading is paused.
+		err = c.watchWrite(isET)
 	}
 
 	return

@@ -346,7 +346,8 @@ loop:
 	// All data have been sent, it's no need to monitor the writable events for LT mode,
 	// remove the writable event from poller to help the future event-loops if necessary.
 	if !isET && c.outboundBuffer.IsEmpty() {
-		return el.poller.ModRead(&c.pollAttachment, false)
+		// Mantrid patch: ModRead unless reading is paused.
+		return c.unwatchWrite()
 	}
 
 	// To prevent infinite writing in ET mode and starving other events,

@@ -259,3 +259,17 @@ func (p *Poller) ModReadWrite(pa *PollAttachment, edgeTriggered bool) error {
 func (p *Poller) Delete(fd int) error {
 	return os.NewSyscallError("epoll_ctl del", unix.EpollCtl(p.fd, unix.EPOLL_CTL_DEL, fd, nil))
 }
+
+// ModPaused (Mantrid patch; PATCHES.md) modifies the given file descriptor
+// to report only a hang-up of the peer (EPOLLRDHUP, besides EPOLLERR and
+// EPOLLHUP, which epoll always reports), and writability when write is
+// set: input is left in the socket until the descriptor is watched for it
+// again. Level-triggered.
+func (p *Poller) ModPaused(pa *PollAttachment, write bool) error {
+	var ev uint32 = unix.EPOLLRDHUP
+	if write {
+		ev |= WriteEvents
+	}
+	return os.NewSyscallError("epoll_ctl mod",
+		unix.EpollCtl(p.fd, unix.EPOLL_CTL_MOD, pa.FD, &unix.EpollEvent{Fd: int32(pa.FD), Events: ev}))
+}
