@@ -35,6 +35,7 @@ func (e *Engine) adoptListeners(lns []Listener) ([]string, error) {
 			return nil, fmt.Errorf("listener %s: %w", ln.Addr(), err)
 		}
 		e.lnFDs = append(e.lnFDs, fd)
+		e.lnShared = append(e.lnShared, ln.Shared)
 		if ln.Internal {
 			e.lnInternal[key] = true
 		}
@@ -88,11 +89,18 @@ func (el *eventLoop) internalListener(c gnet.Conn) bool {
 	return v
 }
 
-// stopListening makes every listening socket stop listening; the loops
-// notice and stop watching them. Our dups are closed when Run ends, so
-// that gnet cannot dup a reused fd number. The caller holds e.lnMu.
-func (e *Engine) stopListening() {
-	for _, fd := range e.lnFDs {
+// stopListening makes every listening socket that is not shared stop
+// listening; the loops notice and stop watching them. Our dups are closed
+// when Run ends, so that gnet cannot dup a reused fd number. It reports
+// whether a shared socket is left for the caller to stop accepting on
+// (Engine.StopAccepting of Mantrid's gnet). The caller holds e.lnMu.
+func (e *Engine) stopListening() (shared bool) {
+	for i, fd := range e.lnFDs {
+		if e.handedOver || e.lnShared[i] {
+			shared = true
+			continue
+		}
 		_ = syscall.Shutdown(fd, syscall.SHUT_RD)
 	}
+	return shared
 }

@@ -147,7 +147,7 @@ func (cc *clientConn) appendAnswer(dst []byte, rule actions.Packed, noRules, htt
 // appendPage appends static page name, or 500 when no such page exists
 // (a static rule naming a file that is not in static_dir).
 func (cc *clientConn) appendPage(dst []byte, name string, keepAlive, head bool) []byte {
-	p, ok := cc.el.e.pages.Get(name)
+	p, ok := cc.el.e.pages.Load().Get(name)
 	if !ok {
 		cc.el.e.log.Debug("static page not found", "type", name)
 		return actions.AppendEmpty(dst, 500, keepAlive)

@@ -51,7 +51,7 @@ func (be *backendConn) startResponse(clientMinor int, headReq bool) {
 	be.minor = clientMinor
 	be.headReq = headReq
 	be.parser.Reset()
-	be.parser.Limits = be.el.e.cfg.Limits
+	be.parser.Limits = be.el.cfg.Limits
 }
 
 // opened runs in OnOpen of an enrolled backend connection.
@@ -104,7 +104,7 @@ func (be *backendConn) onTraffic() gnet.Action {
 	if cc.state == stateDetached {
 		return gnet.None // an upload is being handed off (handOffUpload decides)
 	}
-	be.el.proxyWait.push(cc, be.el.e.now()+int64(be.el.e.cfg.BackendTimeout))
+	be.el.proxyWait.push(cc, be.el.e.now()+int64(be.el.cfg.BackendTimeout))
 	for {
 		buf, _ := be.c.Peek(-1)
 		if len(buf) == 0 {

@@ -76,7 +76,7 @@ func newClientConn(c gnet.Conn, el *eventLoop, internal bool) *clientConn {
 			cc.remoteIP = ip.Unmap().AppendTo(cc.ipBuf[:0])
 		}
 	}
-	cc.parser.Limits = el.e.cfg.Limits
+	cc.parser.Limits = el.cfg.Limits
 	// Room for a typical head's fields up front: one allocation each
 	// instead of a doubling per few fields on every new connection.
 	cc.parser.Grow(newConnFields)
@@ -100,14 +100,14 @@ func (e *Engine) OnOpen(c gnet.Conn) (out []byte, action gnet.Action) {
 		return nil, gnet.None
 	}
 	// A new connection from gnet's acceptor.
-	if e.conns.Add(1) > int64(e.cfg.MaxConnections) {
+	el := e.loopFor(c.EventLoop())
+	if e.conns.Add(1) > int64(el.cfg.MaxConnections) {
 		e.conns.Add(-1)
 		return overloaded, gnet.Close
 	}
-	el := e.loopFor(c.EventLoop())
 	cc := newClientConn(c, el, el.internalListener(c))
 	c.SetContext(cc)
-	el.headWait.push(cc, e.now()+int64(e.cfg.HeadTimeout))
+	el.headWait.push(cc, e.now()+int64(el.cfg.HeadTimeout))
 	return nil, gnet.None
 }
 
@@ -209,13 +209,13 @@ func (cc *clientConn) onTraffic() gnet.Action {
 		case stateProxy:
 			if !cc.px.bodySent {
 				n = cc.sendBody(buf)
-			} else if len(buf) > el.e.cfg.MaxPipelined {
+			} else if len(buf) > el.cfg.MaxPipelined {
 				cc.abortProxy() // a client piling up requests: SPEC §9.9
 				cc.state = stateClosing
 			}
 		case stateSpin:
 			// Its bytes stay buffered; reading stops past a bound.
-			if cc.pace(); !cc.readPaused && len(buf) > cc.sp.headLen+el.e.cfg.MaxPipelined {
+			if cc.pace(); !cc.readPaused && len(buf) > cc.sp.headLen+el.cfg.MaxPipelined {
 				cc.spinOverflow()
 			}
 		case stateTunnel:
@@ -260,7 +260,7 @@ func (cc *clientConn) answersPiledUp() bool {
 	if len(cc.el.out) > highWater {
 		cc.flushOut()
 	}
-	return cc.closed || len(cc.el.out)+cc.c.OutboundBuffered() > cc.el.e.cfg.MaxPipelined
+	return cc.closed || len(cc.el.out)+cc.c.OutboundBuffered() > cc.el.cfg.MaxPipelined
 }
 
 // flush writes the gathered answers and sets the timers for what comes next.
@@ -283,13 +283,13 @@ func (cc *clientConn) flush() gnet.Action {
 		cc.pace()
 		return gnet.None
 	case cc.state == stateDiscard:
-		el.idleWait.push(cc, el.e.now()+int64(el.e.cfg.IdleTimeout))
+		el.idleWait.push(cc, el.e.now()+int64(el.cfg.IdleTimeout))
 	case cc.buffered() > 0:
 		if cc.t.list != &el.headWait { // head timeout runs from the first byte
-			el.headWait.push(cc, el.e.now()+int64(el.e.cfg.HeadTimeout))
+			el.headWait.push(cc, el.e.now()+int64(el.cfg.HeadTimeout))
 		}
 	default:
-		el.idleWait.push(cc, el.e.now()+int64(el.e.cfg.IdleTimeout))
+		el.idleWait.push(cc, el.e.now()+int64(el.cfg.IdleTimeout))
 	}
 	if cc.readPaused { // the request that waited has moved on
 		cc.pace()

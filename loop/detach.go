@@ -228,7 +228,7 @@ func (cc *clientConn) transferEnded(completed, reopened bool) {
 	cc.state = stateProxy
 	if t.upload { // the body is up; the response comes on gnet
 		cc.px.bodySent = true
-		cc.el.proxyWait.push(cc, cc.el.e.now()+int64(cc.el.e.cfg.BackendTimeout))
+		cc.el.proxyWait.push(cc, cc.el.e.now()+int64(cc.el.cfg.BackendTimeout))
 		return
 	}
 	cc.proxyDone(true)
@@ -238,7 +238,7 @@ func (cc *clientConn) transferEnded(completed, reopened bool) {
 // deadlines: backend_timeout for the backend to send, idle_timeout for the
 // client to take each chunk.
 func (t *transfer) copyBody(cl, be net.Conn) error {
-	cfg := &t.el.e.cfg
+	cfg := t.el.e.live.Load()
 	switch t.framing {
 	case frameLength, frameClose:
 		if t.dechunk {
@@ -270,7 +270,7 @@ func (t *transfer) copyBody(cl, be net.Conn) error {
 // copyChunked relays a chunked body, checked by the decoder: as sent, or as
 // plain data for an HTTP/1.0 client (whose connection then closes).
 func (t *transfer) copyChunked(cl, be net.Conn) error {
-	cfg := &t.el.e.cfg
+	cfg := t.el.e.live.Load()
 	buf := make([]byte, 64<<10)
 	out := make([]byte, 0, 64<<10)
 	for {
@@ -310,7 +310,7 @@ func (t *transfer) write(cl net.Conn, p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	_ = cl.SetWriteDeadline(time.Now().Add(t.el.e.cfg.IdleTimeout))
+	_ = cl.SetWriteDeadline(time.Now().Add(t.el.e.live.Load().IdleTimeout))
 	n, err := cl.Write(p)
 	t.sent += int64(n)
 	return err

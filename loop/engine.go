@@ -64,15 +64,22 @@ type Listener struct {
 	// Internal marks a listener behind a trusted TLS terminator: its
 	// X-Forwarded-Proto/-Protocol decide whether a request is https.
 	Internal bool
+	// Shared marks a socket that another process holds too (systemd passed
+	// it in): stopping stops accepting on it but never shuts it down, so
+	// that its queue keeps the connections for the next holder.
+	Shared bool
 }
 
 // Engine runs the event loops, which also accept connections.
 type Engine struct {
 	gnet.BuiltinEventEngine
 
-	cfg   Config
+	cfg   Config                       // as given to New: Loops and Logger never change
+	live  atomic.Pointer[Config]       // the settings in force (Reconfigure); each value immutable
+	sweep atomic.Int64                 // sweepEvery(live), for the ticker
+	cfgMu sync.Mutex                   // serialises Reconfigure
+	pages atomic.Pointer[static.Pages] // the static pages in force (SetPages)
 	rules *hostmap.Table
-	pages *static.Pages
 	log   *slog.Logger
 	start time.Time
 
@@ -93,9 +100,11 @@ type Engine struct {
 	xfers      sync.WaitGroup // detached transfers under way
 	xferMu     sync.Mutex
 	xferSet    map[*transfer]struct{}
-	lnMu       sync.Mutex // guards lnFDs and lnClosed: Run and Shutdown race
+	lnMu       sync.Mutex // guards lnFDs, lnShared, lnClosed and handedOver: Run and Shutdown race
 	lnFDs      []int      // our dups of the listening sockets (accept.go)
+	lnShared   []bool     // lnFDs[i] is shared with another process: never shut it down
 	lnClosed   bool
+	handedOver bool            // HandOver was called: every socket is shared
 	lnInternal map[string]bool // addresses of internal listeners; set before the loops run
 }
 
@@ -105,9 +114,50 @@ func New(cfg Config, rules *hostmap.Table, pages *static.Pages) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, rules: rules, pages: pages, log: cfg.Logger, start: time.Now(), booted: make(chan struct{}), running: make(chan struct{}),
+	e := &Engine{cfg: cfg, rules: rules, log: cfg.Logger, start: time.Now(), booted: make(chan struct{}), running: make(chan struct{}),
 		ended: make(chan struct{}), xferSet: map[*transfer]struct{}{}}
+	e.live.Store(&cfg)
+	e.sweep.Store(int64(sweepEvery(cfg)))
+	e.pages.Store(pages)
+	return e
 }
+
+// Reconfigure puts cfg's timeouts and limits in force without stopping
+// anything. Connections and requests from then on use them; the head, idle
+// and backend timers already running move by the change of their timeout
+// (a shorter idle_timeout also ends connections idle longer than it);
+// header limits apply to connections opened from then on. cfg.Loops must
+// be the running number; cfg.Logger is ignored. Each loop switches between
+// two of its events; the loops take no lock for it. Safe from any
+// goroutine.
+func (e *Engine) Reconfigure(cfg Config) error {
+	if cfg.Loops != e.cfg.Loops {
+		return fmt.Errorf("event loops: %d cannot become %d without a restart", e.cfg.Loops, cfg.Loops)
+	}
+	cfg.Logger = e.cfg.Logger
+	next := &cfg
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	e.loopsMu.Lock() // a loop made from now on starts on next
+	e.live.Store(next)
+	e.sweep.Store(int64(sweepEvery(cfg)))
+	e.loopsMu.Unlock()
+	e.eachLoop(func(el *eventLoop) gnet.RunnableFunc {
+		return func(context.Context) error {
+			el.reconfigure(next)
+			return nil
+		}
+	})
+	return nil
+}
+
+// SetPages puts a new set of static pages in force: the next answer that
+// uses a page takes it from p. Safe from any goroutine; the loops read the
+// pages through one atomic load.
+func (e *Engine) SetPages(p *static.Pages) { e.pages.Store(p) }
+
+// Running is closed once the event loops run (and accept).
+func (e *Engine) Running() <-chan struct{} { return e.running }
 
 // now returns monotonic nanoseconds since the engine was created.
 func (e *Engine) now() int64 { return int64(time.Since(e.start)) }
@@ -139,7 +189,7 @@ func (e *Engine) Run(lns []Listener) error {
 		for _, fd := range e.lnFDs {
 			syscall.Close(fd)
 		}
-		e.lnFDs = nil
+		e.lnFDs, e.lnShared = nil, nil
 		e.lnMu.Unlock()
 	}()
 	if len(addrs) == 0 {
@@ -253,11 +303,46 @@ func (e *Engine) eachLoop(fn func(el *eventLoop) gnet.RunnableFunc) {
 	}
 }
 
+// closeListeners stops accepting: the sockets that are Mantrid's alone are
+// shut down (new connections are refused at once); on shared ones the
+// loops stop accepting and the sockets keep listening for their other
+// holder.
 func (e *Engine) closeListeners() {
 	e.lnMu.Lock()
-	defer e.lnMu.Unlock()
 	e.lnClosed = true
-	e.stopListening()
+	shared := e.stopListening()
+	e.lnMu.Unlock()
+	if !shared {
+		return
+	}
+	select {
+	case <-e.booted:
+	default:
+		return // Run closes them without starting gnet
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := e.eng.StopAccepting(ctx); err != nil && !errors.Is(err, gneterrors.ErrEngineInShutdown) {
+		e.log.Warn("event loops: stopping accepting on shared listeners", "err", err)
+	}
+}
+
+// HandOver stops accepting on every loop without shutting the listening
+// sockets down: another process that holds them (a new Mantrid taking
+// over) accepts from then on, and the connections waiting in their queues
+// stay for it. Connections already accepted are served as before; call
+// Shutdown next to drain them. It returns once every loop has stopped
+// accepting, or with ctx's error.
+func (e *Engine) HandOver(ctx context.Context) error {
+	e.lnMu.Lock()
+	e.handedOver = true
+	e.lnMu.Unlock()
+	select {
+	case <-e.booted:
+	default:
+		return errors.New("event loops: not started")
+	}
+	return e.eng.StopAccepting(ctx)
 }
 
 // RulesChanged wakes the requests held by spin that a change of rule key
@@ -287,7 +372,7 @@ func (e *Engine) OnBoot(eng gnet.Engine) gnet.Action {
 func (e *Engine) OnTick() (time.Duration, gnet.Action) {
 	e.runOnce.Do(func() { close(e.running) })
 	e.eachLoop(func(el *eventLoop) gnet.RunnableFunc { return el.sweepFn })
-	return sweepEvery(e.cfg), gnet.None
+	return time.Duration(e.sweep.Load()), gnet.None
 }
 
 // sweepEvery is how often timers are checked: a tenth of the shortest

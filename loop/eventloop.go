@@ -3,6 +3,7 @@ package loop
 import (
 	"context"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -14,6 +15,7 @@ type eventLoop struct {
 	e   *Engine
 	idx int // this loop's index into the per-loop counters (actions.Counters)
 	gl  gnet.EventLoop
+	cfg *Config // the settings this loop runs on; replaced only by reconfigure
 
 	out  []byte // responses gathered during one callback, written once
 	bout []byte // bytes for a backend, or an answer outside a client callback
@@ -38,10 +40,13 @@ type eventLoop struct {
 	closeIdleFn gnet.RunnableFunc // closes every idle connection (shutdown)
 }
 
+// newEventLoop makes the state of a loop seen for the first time; the
+// caller holds e.loopsMu, which orders it with Reconfigure.
 func newEventLoop(e *Engine, idx int, gl gnet.EventLoop) *eventLoop {
-	el := &eventLoop{e: e, idx: idx, gl: gl, out: make([]byte, 0, 16<<10), bout: make([]byte, 0, 16<<10),
-		host: make([]byte, 0, 256), pool: newPool(e.cfg.MaxIdlePerBackend, e.cfg.MaxDialsPerBackend),
-		waitInput: waitInputFor(e.cfg)}
+	cfg := e.live.Load()
+	el := &eventLoop{e: e, idx: idx, gl: gl, cfg: cfg, out: make([]byte, 0, 16<<10), bout: make([]byte, 0, 16<<10),
+		host: make([]byte, 0, 256), pool: newPool(cfg.MaxIdlePerBackend, cfg.MaxDialsPerBackend),
+		waitInput: waitInputFor(*cfg)}
 	el.flushFn = func(context.Context) error {
 		el.flushPoll = false
 		el.checkFlushed()
@@ -52,10 +57,51 @@ func newEventLoop(e *Engine, idx int, gl gnet.EventLoop) *eventLoop {
 		return nil
 	}
 	el.closeIdleFn = func(context.Context) error {
-		el.idleWait.expire(1<<62, func(cc *clientConn) { cc.closeNow() })
+		el.closeIdle()
 		return nil
 	}
 	return el
+}
+
+// reconfigure puts next in force on this loop (Engine.Reconfigure). The
+// connections waiting on a timer have their deadlines moved by the change
+// of that timer's duration: every member of a list shares one duration,
+// so the lists stay ordered.
+func (el *eventLoop) reconfigure(next *Config) {
+	old := el.cfg
+	el.headWait.shift(int64(next.HeadTimeout - old.HeadTimeout))
+	el.idleWait.shift(int64(next.IdleTimeout - old.IdleTimeout))
+	el.proxyWait.shift(int64(next.BackendTimeout - old.BackendTimeout))
+	el.pool.maxIdle = next.MaxIdlePerBackend
+	el.pool.maxDials = max(next.MaxDialsPerBackend, 1)
+	el.waitInput = waitInputFor(*next)
+	el.cfg = next
+}
+
+// drainIdle is how long a keep-alive connection must have been idle before
+// a drain (Shutdown) closes it. A busy client sends its next request within
+// moments and gets its answer with Connection: close, whereas closing the
+// connection under a request already on its way resets that request, and
+// RFC 9112 §9.5 leaves it to the client to retry it or fail.
+const drainIdle = 250 * time.Millisecond
+
+// closeIdle closes the connections idle for drainIdle or longer that have
+// no request waiting to be read (one that does is answered with
+// Connection: close at the next read event instead).
+func (el *eventLoop) closeIdle() {
+	cutoff := el.e.now() + int64(el.cfg.IdleTimeout) - int64(drainIdle)
+	el.idleWait.expire(cutoff, func(cc *clientConn) {
+		if !inputWaiting(cc.c) {
+			cc.closeNow()
+		}
+	})
+}
+
+// inputWaiting reports whether the kernel holds unread bytes for c.
+func inputWaiting(c gnet.Conn) bool {
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(c.Fd(), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return err == nil && n > 0
 }
 
 // sweep ends connections whose head or idle deadline has passed: a partial
@@ -66,7 +112,7 @@ func (el *eventLoop) sweep() {
 	el.headWait.expire(now, func(cc *clientConn) { cc.headTimeout() })
 	el.idleWait.expire(now, func(cc *clientConn) { cc.closeNow() })
 	el.proxyWait.expire(now, func(cc *clientConn) { cc.backendTimeout() })
-	el.pool.expire(now - int64(el.e.cfg.BackendIdleTimeout))
+	el.pool.expire(now - int64(el.cfg.BackendIdleTimeout))
 	if len(el.parked) > 0 {
 		el.checkParked(now)
 	}
@@ -104,7 +150,7 @@ func (el *eventLoop) checkFlushed() {
 		case cc.c.OutboundBuffered() == 0:
 			cc.handOff()
 			return false
-		case cc.xfer.stalled(cc.c.OutboundBuffered(), el.e.now(), el.e.cfg.IdleTimeout):
+		case cc.xfer.stalled(cc.c.OutboundBuffered(), el.e.now(), el.cfg.IdleTimeout):
 			// The client took nothing for idle_timeout. Its OnClose
 			// (stateDetaching) releases the backend and ends the request.
 			_ = cc.c.Close()

@@ -87,7 +87,7 @@ func (cc *clientConn) connect() {
 	if el.pool.dialing[addr] >= el.pool.maxDials {
 		p.queued = true
 		el.pool.waiting[addr] = append(el.pool.waiting[addr], waiter{cc, p.gen})
-		el.proxyWait.push(cc, el.e.now()+int64(el.e.cfg.BackendTimeout))
+		el.proxyWait.push(cc, el.e.now()+int64(el.cfg.BackendTimeout))
 		return
 	}
 	cc.dial(addr)
@@ -129,9 +129,10 @@ func (cc *clientConn) dial(addr string) {
 	cc.px.be = be
 	el.pool.dialing[addr]++
 	e.dials.Add(1)
+	timeout := el.cfg.ConnectTimeout
 	go func() {
 		defer e.dials.Done()
-		conn, err := net.DialTimeout("tcp", addr, e.cfg.ConnectTimeout)
+		conn, err := net.DialTimeout("tcp", addr, timeout)
 		if err == nil {
 			var ch <-chan gnet.RegisteredResult
 			ch, err = el.gl.Enroll(gnet.NewContext(context.Background(), be), conn)
@@ -176,7 +177,7 @@ func (cc *clientConn) attach(be *backendConn) {
 		cc.failRequest(400)
 		return
 	}
-	el.proxyWait.push(cc, el.e.now()+int64(el.e.cfg.BackendTimeout))
+	el.proxyWait.push(cc, el.e.now()+int64(el.cfg.BackendTimeout))
 	_, _ = be.c.Write(out)
 	if cc.readPaused { // the body moves now: read the client again
 		cc.pace()
@@ -255,7 +256,7 @@ func (cc *clientConn) sendBody(buf []byte) int {
 		// (README, backend_timeout): a body that keeps coming, however
 		// slowly, is not cut off with a 504; one that stops is, once
 		// backend_timeout has passed.
-		cc.el.proxyWait.push(cc, cc.el.e.now()+int64(cc.el.e.cfg.BackendTimeout))
+		cc.el.proxyWait.push(cc, cc.el.e.now()+int64(cc.el.cfg.BackendTimeout))
 	}
 	return n
 }
@@ -359,7 +360,7 @@ func (cc *clientConn) closeWhenFlushed() {
 		cc.closeNow()
 		return
 	}
-	cc.el.idleWait.push(cc, cc.el.e.now()+int64(cc.el.e.cfg.IdleTimeout))
+	cc.el.idleWait.push(cc, cc.el.e.now()+int64(cc.el.cfg.IdleTimeout))
 	cc.el.flushWait = append(cc.el.flushWait, cc)
 	cc.el.armFlushPoll()
 }

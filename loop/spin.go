@@ -44,7 +44,7 @@ func (cc *clientConn) park(h *hostmap.Hit, slot *actions.Slot, headLen int, http
 	sp := &cc.sp
 	held := el.e.held.Add(1)
 	if !sp.active {
-		if held > int64(el.e.cfg.MaxParked) {
+		if held > int64(el.cfg.MaxParked) {
 			el.e.held.Add(-1)
 			return false
 		}

@@ -68,3 +68,14 @@ func (l *timerList) expire(now int64, fn func(*clientConn)) {
 		fn(cc)
 	}
 }
+
+// shift moves every deadline in l by d nanoseconds (a change of the list's
+// timeout), which keeps the list ordered.
+func (l *timerList) shift(d int64) {
+	if d == 0 {
+		return
+	}
+	for cc := l.head; cc != nil; cc = cc.t.next {
+		cc.t.deadline += d
+	}
+}

@@ -60,7 +60,7 @@ func (cc *clientConn) handOffUpload() bool {
 	gone := be.closed || be.state != beHead || be.c.InboundBuffered() > 0 || be.client != cc
 	if !gone {
 		n := be.c.OutboundBuffered()
-		if n > 0 && !t.stalled(n, cc.el.e.now(), cc.el.e.cfg.BackendTimeout) {
+		if n > 0 && !t.stalled(n, cc.el.e.now(), cc.el.cfg.BackendTimeout) {
 			return false
 		}
 		gone = n > 0 // stalled: given up
@@ -139,7 +139,7 @@ func (t *transfer) backendLost() {
 // copyRequestBody sends the carried bytes and then the rest of the body
 // to the backend; bytes after the body's end go back to the client's carry.
 func (t *transfer) copyRequestBody(be, cl net.Conn) error {
-	cfg := &t.el.e.cfg
+	cfg := t.el.e.live.Load()
 	carry := t.carry
 	t.carry = nil
 	if t.cc.px.chunked {
@@ -167,7 +167,7 @@ func (t *transfer) copyRequestBody(be, cl net.Conn) error {
 
 // copyChunkedUp decodes the client's chunks and re-emits them canonically.
 func (t *transfer) copyChunkedUp(be, cl net.Conn, pending []byte) error {
-	cfg := &t.el.e.cfg
+	cfg := t.el.e.live.Load()
 	buf := make([]byte, 64<<10)
 	out := make([]byte, 0, 64<<10)
 	var acc []byte // undecoded bytes: a partial chunk line, then new input
@@ -213,7 +213,7 @@ func (t *transfer) writeUp(be net.Conn, p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	_ = be.SetWriteDeadline(time.Now().Add(t.el.e.cfg.BackendTimeout))
+	_ = be.SetWriteDeadline(time.Now().Add(t.el.e.live.Load().BackendTimeout))
 	_, err := be.Write(p)
 	return err
 }

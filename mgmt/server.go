@@ -195,6 +195,14 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
+// CloseAfterAnswers makes every answer from now on close its connection
+// and closes the connections idle between requests. Once the caller has
+// closed the listeners, the connections then end as their requests are
+// answered; unlike Shutdown, a connection accepted before that whose
+// request is still on its way gets its answer (net/http drops such a
+// request once Shutdown has begun).
+func (s *Server) CloseAfterAnswers() { s.srv.SetKeepAlivesEnabled(false) }
+
 // Shutdown closes every listener, then waits for requests in progress to
 // finish and closes idle connections. If ctx ends first, it closes the
 // remaining connections, which cancels their requests, waits for their

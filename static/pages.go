@@ -45,6 +45,41 @@ type Pages struct {
 // NAME that is not valid (see ValidName) or does not hold a valid response
 // makes Load fail with an error naming the file and what is wrong.
 func Load(dir string) (*Pages, error) {
+	return read(dir, func(string, error) bool { return false })
+}
+
+// Reload reads the pages again for a running server, from the built-ins
+// and dir as Load does, except that a page file that cannot be used does
+// not fail the whole: the page prev has under that NAME, if any, is kept,
+// and the problem is returned with the others, one error per file. A file
+// that is gone takes its page away (the built-in of that NAME comes back).
+// When dir cannot be listed at all, Reload returns prev and that error.
+func Reload(dir string, prev *Pages) (*Pages, []error) {
+	var problems []error
+	var kept map[string]*Page
+	ps, err := read(dir, func(name string, err error) bool {
+		problems = append(problems, err)
+		if p, ok := prev.Get(name); ok {
+			if kept == nil {
+				kept = map[string]*Page{}
+			}
+			kept[name] = p
+		}
+		return true
+	})
+	if err != nil {
+		return prev, append(problems, err)
+	}
+	for name, p := range kept {
+		ps.pages[name] = p
+	}
+	return ps, problems
+}
+
+// read loads the built-in pages, then the files of dir. A file that cannot
+// be used goes to bad with its NAME: read stops with that error when bad
+// returns false, and skips the file when it returns true.
+func read(dir string, bad func(name string, err error) bool) (*Pages, error) {
 	ps := &Pages{pages: make(map[string]*Page)}
 	entries, err := builtin.ReadDir("pages")
 	if err != nil {
@@ -70,7 +105,8 @@ func Load(dir string) (*Pages, error) {
 		if !strings.HasSuffix(e.Name(), fileSuffix) || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		if err := ps.add(files, e.Name(), filepath.Join(dir, e.Name())); err != nil {
+		err := ps.add(files, e.Name(), filepath.Join(dir, e.Name()))
+		if err != nil && !bad(strings.TrimSuffix(e.Name(), fileSuffix), err) {
 			return nil, err
 		}
 	}
@@ -119,6 +155,9 @@ func readPage(fsys fs.FS, path string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// Len returns the number of pages.
+func (ps *Pages) Len() int { return len(ps.pages) }
 
 // Get returns the page called name.
 func (ps *Pages) Get(name string) (*Page, bool) {

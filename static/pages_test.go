@@ -1,6 +1,7 @@
 package static
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -193,4 +194,51 @@ func TestPagesConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "maintenance.http", "HTTP/1.1 503 Down\n\nfirst")
+	writeFile(t, dir, "gone.http", "HTTP/1.1 200 OK\n\ngone soon")
+	writeFile(t, dir, "unknown.http", "HTTP/1.1 410 Gone\n\nno such site")
+	prev, err := Load(dir)
+	require.NoError(t, err)
+
+	writeFile(t, dir, "maintenance.http", "not a response")                  // broken: the old page stays
+	writeFile(t, dir, "new.http", "HTTP/1.1 200 OK\n\nnew page")             // added
+	writeFile(t, dir, "unknown.http", "HTTP/1.1 451 Unavailable\n\nchanged") // changed
+	writeFile(t, dir, "fresh.http", "HTTP/1.1 204 No Content\n\nbody")       // broken, nothing to keep
+	require.NoError(t, os.Remove(filepath.Join(dir, "gone.http")))
+
+	ps, problems := Reload(dir, prev)
+	require.Len(t, problems, 2, "problems: %v", problems)
+	assert.ErrorContains(t, errors.Join(problems...), "maintenance.http")
+	assert.ErrorContains(t, errors.Join(problems...), "fresh.http")
+
+	page := func(name string) string {
+		p, ok := ps.Get(name)
+		require.True(t, ok, "page %q", name)
+		_, body := readBack(t, p.AppendTo(nil, true, false), false)
+		return string(body)
+	}
+	assert.Equal(t, "first", page("maintenance"), "a broken file keeps the page it replaces")
+	assert.Equal(t, "new page", page("new"))
+	assert.Equal(t, "changed", page("unknown"))
+	_, ok := ps.Get("gone")
+	assert.False(t, ok, "a removed file takes its page away")
+	_, ok = ps.Get("fresh")
+	assert.False(t, ok)
+	assert.Equal(t, "first", func() string { // prev itself is untouched
+		p, _ := prev.Get("maintenance")
+		_, body := readBack(t, p.AppendTo(nil, true, false), false)
+		return string(body)
+	}())
+
+	t.Run("unreadable folder keeps everything", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "plain")
+		writeFile(t, filepath.Dir(file), "plain", "a file, not a folder")
+		got, problems := Reload(file, prev)
+		assert.Same(t, prev, got)
+		require.Len(t, problems, 1)
+	})
 }

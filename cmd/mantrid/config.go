@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"runtime"
@@ -75,6 +76,8 @@ type Config struct {
 	MaxSpin int
 	// MaxPipelined caps bytes a client may send ahead of a proxied request (default 1 MiB).
 	MaxPipelined int
+	// LogLevel is the least level logged (default INFO; --debug forces DEBUG).
+	LogLevel slog.Level
 
 	// Who may use the REST API (management.go). ManagementTokenFile, when
 	// set, names the file of the token every request must carry;
@@ -168,6 +171,7 @@ func configNames() map[string]setter {
 		"max_dials_per_backend": {false, func(c *Config, v string) error { return setInt(&c.MaxDialsPerBackend, v, 1, 100_000) }},
 		"max_spin":              {false, func(c *Config, v string) error { return setInt(&c.MaxSpin, v, 1, 10_000_000) }},
 		"max_pipelined":         {false, func(c *Config, v string) error { return setInt(&c.MaxPipelined, v, 1024, 1<<30) }},
+		"log_level":             {false, func(c *Config, v string) error { return setLevel(&c.LogLevel, v) }},
 
 		"management_token_file": {false, func(c *Config, v string) error { return setPath(&c.ManagementTokenFile, v) }},
 		"management_insecure":   {false, func(c *Config, v string) error { return setBool(&c.ManagementInsecure, v) }},
@@ -294,6 +298,23 @@ func ListenNetwork(v string) (network, addr string, err error) {
 		return "", "", fmt.Errorf("address %q: empty host (use *:%s for every address)", v, port)
 	}
 	return "tcp", v, nil
+}
+
+// setLevel accepts debug, info, warn or error, in any case.
+func setLevel(dst *slog.Level, v string) error {
+	switch strings.ToLower(v) {
+	case "debug":
+		*dst = slog.LevelDebug
+	case "info":
+		*dst = slog.LevelInfo
+	case "warn":
+		*dst = slog.LevelWarn
+	case "error":
+		*dst = slog.LevelError
+	default:
+		return fmt.Errorf("want debug, info, warn or error, got %q", v)
+	}
+	return nil
 }
 
 func setPath(dst *string, v string) error {

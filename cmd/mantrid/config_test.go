@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -89,4 +90,17 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		require.NoError(t, c.Validate())
 	})
+}
+
+func TestParseConfigLogLevel(t *testing.T) {
+	c, err := ParseConfig("x", strings.NewReader(""))
+	require.NoError(t, err)
+	assert.Equal(t, slog.LevelInfo, c.LogLevel, "default")
+	for text, want := range map[string]slog.Level{"debug": slog.LevelDebug, "INFO": slog.LevelInfo, "Warn": slog.LevelWarn, "error": slog.LevelError} {
+		c, err := ParseConfig("x", strings.NewReader("log_level = "+text+"\n"))
+		require.NoError(t, err, text)
+		assert.Equal(t, want, c.LogLevel, text)
+	}
+	_, err = ParseConfig("x", strings.NewReader("\nlog_level = loud\n"))
+	assert.ErrorContains(t, err, `x:2: log_level: want debug, info, warn or error, got "loud"`)
 }

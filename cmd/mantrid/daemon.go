@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,26 +24,46 @@ import (
 
 // daemon ties the parts together: the rule table (read by the event loops),
 // the store that keeps it on disk and feeds it (written through the REST
-// API), the data path and the API server.
+// API), the data path and the API server. Its fields are used by the
+// goroutine of run, and by an upgrade's goroutine while run waits for it
+// to end before it touches store, api or maint.
 type daemon struct {
-	cfg   Config
-	log   *slog.Logger
-	table *hostmap.Table
-	store *store.Local
-	eng   *loop.Engine
-	api   *mgmt.Server
+	cfg     Config // in force: a reload replaces the settings that can change live
+	opts    runOptions
+	nofile  uint64 // the file descriptor limit, for max_connections = 0
+	log     *slog.Logger
+	table   *hostmap.Table
+	store   *store.Local // nil once handed to a new process (upgrade.go)
+	eng     *loop.Engine
+	api     *mgmt.Server   // nil once handed over
+	mlns    []*apiListener // the API's listeners
+	apiOpen atomic.Int64   // the API's open connections (api.go)
+	pages   *static.Pages
+	socks   *sockets
+	maint   func()         // stops the store's maintenance and waits for it
+	apiWG   sync.WaitGroup // the API's Serve goroutines
 	// mgmtToken is the REST API's token (management_token_file), or "".
 	mgmtToken string
 }
 
-func newDaemon(cfg Config, log *slog.Logger, pages *static.Pages) *daemon {
-	d := &daemon{cfg: cfg, log: log, table: hostmap.New(cfg.EventLoops)}
-	d.eng = loop.New(loop.Config{
+func newDaemon(cfg Config, o runOptions, nofile uint64, pages *static.Pages, socks *sockets) *daemon {
+	d := &daemon{cfg: cfg, opts: o, nofile: nofile, log: o.log, table: hostmap.New(cfg.EventLoops), pages: pages, socks: socks}
+	d.eng = loop.New(d.loopConfig(cfg), d.table, pages)
+	return d
+}
+
+// loopConfig returns the data path's settings for cfg.
+func (d *daemon) loopConfig(cfg Config) loop.Config {
+	maxConns := cfg.MaxConnections
+	if maxConns == 0 {
+		maxConns = max(int(d.nofile)-64, 32) / 2
+	}
+	return loop.Config{
 		Loops:              cfg.EventLoops,
 		HeadTimeout:        cfg.HeadTimeout,
 		IdleTimeout:        cfg.IdleTimeout,
 		Limits:             httpparse.Limits{MaxHeadSize: cfg.MaxHeadSize, MaxURILength: cfg.MaxURILength, MaxHeaders: cfg.MaxHeaders},
-		MaxConnections:     cfg.MaxConnections,
+		MaxConnections:     maxConns,
 		ConnectTimeout:     cfg.ConnectTimeout,
 		BackendTimeout:     cfg.BackendTimeout,
 		BackendIdleTimeout: cfg.BackendIdleTimeout,
@@ -50,9 +71,8 @@ func newDaemon(cfg Config, log *slog.Logger, pages *static.Pages) *daemon {
 		MaxDialsPerBackend: cfg.MaxDialsPerBackend,
 		MaxParked:          cfg.MaxSpin,
 		MaxPipelined:       cfg.MaxPipelined,
-		Logger:             log,
-	}, d.table, pages)
-	return d
+		Logger:             d.log,
+	}
 }
 
 // openStore loads the rules and counters from the store into the table,
@@ -101,41 +121,75 @@ func (d *daemon) rulesChanged(key string) {
 	}
 }
 
-// run serves until SIGTERM/SIGINT or a fatal error, then stops in order:
-// listeners, requests under way (grace period), API, a last save.
-func (d *daemon) run(lns []loop.Listener, mlns []net.Listener) error {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-
+// startMaintain starts the store's periodic work (stats saves) in a
+// goroutine that d.maint stops and waits for.
+func (d *daemon) startMaintain() {
 	ctx, cancel := context.WithCancel(context.Background())
-	var bg sync.WaitGroup
-	bg.Go(func() { d.store.Maintain(ctx, d.cfg.SaveInterval) })
-	for _, ln := range mlns {
-		bg.Go(func() {
-			if err := d.api.Serve(ln); err != nil {
+	var wg sync.WaitGroup
+	st := d.store
+	wg.Go(func() { st.Maintain(ctx, d.cfg.SaveInterval) })
+	d.maint = func() {
+		cancel()
+		wg.Wait()
+		d.maint = nil
+	}
+}
+
+// serveAPI serves the REST API on lns, each in a goroutine of d.apiWG.
+func (d *daemon) serveAPI(lns []net.Listener) {
+	api := d.api
+	for _, l := range lns {
+		ln := &apiListener{Listener: l, open: &d.apiOpen}
+		d.mlns = append(d.mlns, ln)
+		d.apiWG.Go(func() {
+			if err := api.Serve(ln); err != nil && !ln.stopped.Load() {
 				d.log.Error("REST API listener failed", "addr", ln.Addr().String(), "err", err)
 			}
 		})
-		d.log.Info("management API listening", "addr", ln.Addr().String())
+		d.log.Info("management API listening", "addr", ln.Addr().String(), "source", d.socks.find(ln.Addr().String()).source)
 	}
+}
+
+// run serves until SIGTERM/SIGINT, a fatal error, or the end of an upgrade
+// that a new process took over, then stops in order: listeners, requests
+// under way (grace period), API, a last save (not after a hand-over: the
+// new process has the store). SIGHUP reloads (reload.go); SIGUSR2 starts
+// an upgrade (upgrade.go). up is the link to the process this one
+// upgrades, or nil. sigs already receives SIGHUP and SIGUSR2 (those that
+// came during the start wait in it).
+func (d *daemon) run(lns []loop.Listener, mlns []net.Listener, up *upgradeLink, sigs chan os.Signal) error {
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+
+	d.startMaintain()
+	d.serveAPI(mlns)
 	engErr := make(chan error, 1)
 	go func() { engErr <- d.eng.Run(lns) }()
 	for _, ln := range lns {
-		d.log.Info("listening", "addr", ln.Addr().String(), "internal", ln.Internal)
+		addr := ln.Addr().String()
+		d.log.Info("listening", "addr", addr, "internal", ln.Internal, "source", d.socks.find(addr).source)
 	}
 	d.log.Info("mantrid started", "rules", d.table.Len(), "event_loops", d.cfg.EventLoops,
-		"max_connections", d.cfg.MaxConnections, "store", d.cfg.StorePath())
+		"max_connections", d.loopConfig(d.cfg).MaxConnections, "store", d.cfg.StorePath(), "pid", os.Getpid())
 
-	var fatal error
-	select {
-	case err := <-engErr:
-		fatal = fmt.Errorf("event loops: %w", err)
-		engErr <- nil
-	case sig := <-sigs:
-		d.log.Info("stopping", "signal", sig.String(), "grace_period", d.cfg.GracePeriod)
+	fatal, handedTo := d.serveSignals(sigs, engErr, up)
+	if handedTo != 0 {
+		d.log.Info("upgrade: the new process serves; this one drains and exits", "pid", handedTo, "grace_period", d.cfg.GracePeriod)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := d.eng.HandOver(ctx); err != nil {
+			d.log.Warn("upgrade: stopping accepting", "err", err)
+		}
+		cancel()
+	} else {
+		sdNotify("STOPPING=1")
 	}
-	d.stop(cancel, &bg, engErr)
+	d.stop(engErr)
+	if d.store == nil { // handed over; the counters were saved then
+		if fatal != nil {
+			return fatal
+		}
+		d.log.Info("stopped; the store was handed over", "to_pid", handedTo)
+		return nil
+	}
 	_, saveErr := d.store.SaveStats(true)
 	closeErr := d.store.Close()
 	if err := errors.Join(saveErr, closeErr); err != nil {
@@ -148,20 +202,77 @@ func (d *daemon) run(lns []loop.Listener, mlns []net.Listener) error {
 	return nil
 }
 
+// serveSignals handles signals until one stops the process: it returns a
+// fatal error of the event loops, or the pid of a new process that took
+// over (upgrade), or neither (SIGTERM, SIGINT).
+func (d *daemon) serveSignals(sigs chan os.Signal, engErr chan error, up *upgradeLink) (fatal error, handedTo int) {
+	running := d.eng.Running()
+	var upDone chan int // the result of the upgrade under way: the new pid, or 0
+	upCtx, upCancel := context.WithCancel(context.Background())
+	defer upCancel()
+serving:
+	for {
+		select {
+		case <-running:
+			running = nil
+			if up != nil {
+				up.ready()
+			} else {
+				sdNotify("READY=1")
+			}
+		case err := <-engErr:
+			engErr <- nil
+			fatal = fmt.Errorf("event loops: %w", err)
+			break serving
+		case pid := <-upDone:
+			upDone = nil
+			if pid != 0 {
+				return nil, pid
+			}
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGHUP:
+				d.reload()
+			case syscall.SIGUSR2:
+				if upDone != nil {
+					d.log.Warn("upgrade: one is under way already; SIGUSR2 ignored")
+					continue
+				}
+				upDone = make(chan int, 1)
+				go func() { upDone <- d.upgrade(upCtx) }()
+			default:
+				d.log.Info("stopping", "signal", sig.String(), "grace_period", d.cfg.GracePeriod)
+				break serving
+			}
+		}
+	}
+	if up != nil && running != nil {
+		up.close() // never ready: the old process goes on serving
+	}
+	if upDone != nil { // stopping during an upgrade: end it first
+		upCancel()
+		handedTo = <-upDone
+	}
+	return fatal, handedTo
+}
+
 // stop ends the data path within the grace period, then the API and the
 // store's maintenance (the caller makes the last stats save).
-func (d *daemon) stop(cancel context.CancelFunc, bg *sync.WaitGroup, engErr chan error) {
+func (d *daemon) stop(engErr chan error) {
 	grace, cancelGrace := context.WithTimeout(context.Background(), d.cfg.GracePeriod)
 	defer cancelGrace()
 	if err := d.eng.Shutdown(grace); err != nil {
 		d.log.Warn("event loops did not stop cleanly", "err", err)
 	}
 	<-engErr
-	apiCtx, cancelAPI := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancelAPI()
-	if err := d.api.Shutdown(apiCtx); err != nil {
-		d.log.Warn("REST API did not stop cleanly", "err", err)
+	if d.api != nil {
+		apiCtx, cancelAPI := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancelAPI()
+		if err := d.stopAPI(apiCtx); err != nil {
+			d.log.Warn("REST API did not stop cleanly", "err", err)
+		}
 	}
-	cancel()
-	bg.Wait()
+	if d.maint != nil {
+		d.maint()
+	}
 }

@@ -1,7 +1,10 @@
 // Command mantrid is the Mantrid load balancer daemon: it reads its config
-// file, binds its listeners, loads its rules from its rule store (created
-// from the first Mantrid's state file the first time) and serves HTTP on
-// gnet event loops until SIGTERM or SIGINT.
+// file, binds its listeners (or takes them from systemd or from the
+// process it upgrades), loads its rules from its rule store (created from
+// the first Mantrid's state file the first time) and serves HTTP on gnet
+// event loops until SIGTERM or SIGINT; SIGHUP reloads its config and
+// static pages, SIGUSR2 upgrades it to a new binary. With --check it only
+// checks its config file and state.
 package main
 
 import (
@@ -11,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 
@@ -24,14 +28,22 @@ func main() {
 	app := &cli.App{
 		Name:      "mantrid",
 		Usage:     "HTTP load balancer for platforms that serve very many hostnames",
-		UsageText: "mantrid [-c PATH] [--debug]",
+		UsageText: "mantrid [-c PATH] [--debug]\nmantrid --check [-c PATH]",
 		Description: "Routes each request by its Host to a rule (proxy, spin, redirect, static, empty) set at\n" +
 			"runtime through the REST API (see mantrid-client). Without -c it reads\n" +
-			DefaultConfigPath + " when that file exists, else runs on defaults.",
+			DefaultConfigPath + " when that file exists, else runs on defaults.\n\n" +
+			"Signals: SIGTERM or SIGINT stops it after the requests under way (grace_period);\n" +
+			"SIGHUP re-reads the config file and static_dir without stopping; SIGUSR2 starts\n" +
+			"the binary found at its path now, hands it the listening sockets and the rule\n" +
+			"store, and stops this process once the new one serves.\n\n" +
+			"--check (-t) checks the config file, the static pages and the store (or the state\n" +
+			"file) it points to without changing anything, prints what mantrid would do, and\n" +
+			"exits 0 when all is well, 1 with the problem (file:line for the config) if not.",
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "read the config file at `PATH`"},
-			&cli.BoolFlag{Name: "debug", Usage: "log at DEBUG level"},
+			&cli.BoolFlag{Name: "debug", Usage: "log at DEBUG level, whatever log_level says"},
+			&cli.BoolFlag{Name: "check", Aliases: []string{"t"}, Usage: "check the config and state, print what would be served, and exit"},
 		},
 		Action: run,
 	}
@@ -45,16 +57,32 @@ func run(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see mantrid --help)", c.Args().First())
 	}
-	level := slog.LevelInfo
-	if c.Bool("debug") {
-		level = slog.LevelDebug
+	level := new(slog.LevelVar)
+	debug := c.Bool("debug")
+	if debug {
+		level.Set(slog.LevelDebug)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if c.Bool("check") {
+		return check(c.String("config"), os.Stdout, log)
+	}
 	cfg, err := readConfig(c.String("config"), log)
 	if err != nil {
 		return err
 	}
-	return serve(cfg, log)
+	if !debug {
+		level.Set(cfg.LogLevel)
+	}
+	return serve(cfg, runOptions{log: log, level: level, debug: debug, path: c.String("config")})
+}
+
+// runOptions are the settings of a run that do not come from the config
+// file.
+type runOptions struct {
+	log   *slog.Logger
+	level *slog.LevelVar // set from log_level at each reload, unless debug
+	debug bool           // --debug: DEBUG whatever log_level says
+	path  string         // -c as given: "" means the default path, if present
 }
 
 // readConfig loads the named file, or the default path when it exists.
@@ -78,75 +106,110 @@ func readConfig(path string, log *slog.Logger) (Config, error) {
 }
 
 // serve runs the daemon on cfg until a signal.
-func serve(cfg Config, log *slog.Logger) error {
+func serve(cfg Config, o runOptions) error {
+	log := o.log
+	// A reload or upgrade asked for during the start waits for the end of
+	// it instead of killing the process (their default action).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
 	nofile := raiseFDLimit(log)
-	if cfg.MaxConnections == 0 {
-		cfg.MaxConnections = max(int(nofile)-64, 32) / 2
-	}
 	// The JSON coders compile on the other core while the rules load.
 	go mgmt.Warm()
+	up, err := upgradeFromEnv(log)
+	if err != nil {
+		return err
+	}
+	socks, err := inheritSockets(log)
+	if err != nil {
+		return err
+	}
 	pages, err := static.Load(cfg.StaticDir)
 	if err != nil {
+		socks.close()
 		return err
 	}
 	token, err := loadManagementToken(cfg, log)
 	if err != nil {
+		socks.close()
 		return err
 	}
-	lns, err := bindAll(cfg)
+	lns, err := bindAll(cfg, socks)
 	if err != nil {
+		socks.close()
 		return err
 	}
-	mlns, err := bindManagement(cfg, log)
+	mlns, err := bindManagement(cfg, log, socks)
 	if err != nil {
 		closeAll(lns)
+		socks.close()
 		return err
 	}
-	if err := dropPrivileges(cfg, log); err != nil {
-		return err
-	}
-	d := newDaemon(cfg, log, pages)
-	d.mgmtToken = token
-	if err := d.openStore(); err != nil {
+	socks.closeUnused()
+	fail := func(err error) error {
 		closeAll(lns)
 		for _, l := range mlns {
 			l.Close()
 		}
+		socks.close()
 		return err
 	}
-	return d.run(lns, mlns)
+	if err := dropPrivileges(cfg, log); err != nil {
+		return fail(err)
+	}
+	d := newDaemon(cfg, o, nofile, pages, socks)
+	d.mgmtToken = token
+	if up != nil {
+		if err := up.takeStore(); err != nil {
+			return fail(err)
+		}
+	}
+	if err := d.openStore(); err != nil {
+		return fail(err)
+	}
+	return d.run(lns, mlns, up, sigs)
 }
 
 // bindAll binds every bind and bind_internal listener before anything is
-// served; the first failure is fatal and says why in plain words.
-func bindAll(cfg Config) ([]loop.Listener, error) {
+// served, or takes the socket passed in for it (socks); the first failure
+// is fatal and says why in plain words.
+func bindAll(cfg Config, socks *sockets) ([]loop.Listener, error) {
 	var lns []loop.Listener
 	fail := func(err error) ([]loop.Listener, error) {
 		closeAll(lns)
 		return nil, err
 	}
 	for _, group := range []struct {
+		name     string
 		addrs    []string
 		internal bool
-	}{{cfg.Bind, false}, {cfg.BindInternal, true}} {
+	}{{groupBind, cfg.Bind, false}, {groupInternal, cfg.BindInternal, true}} {
 		for _, addr := range group.addrs {
-			ln, err := listen(addr)
+			ln, sock, err := socks.listen(group.name, addr, listen)
 			if err != nil {
 				return fail(err)
 			}
-			lns = append(lns, loop.Listener{Listener: ln, Internal: group.internal})
+			lns = append(lns, loop.Listener{Listener: ln, Internal: group.internal, Shared: sock.shared})
 		}
 	}
 	return lns, nil
 }
 
-// bindManagement binds the REST API listeners (see listenManagement). When
-// bind_management is left at its default and this machine has no IPv6
-// loopback, [::1]:8042 is skipped with a warning instead of failing.
-func bindManagement(cfg Config, log *slog.Logger) ([]net.Listener, error) {
+// bindManagement binds the REST API listeners (see listenManagement), or
+// takes the socket passed in for one (socks); either way one that other
+// machines can reach needs a token (checkExposed). When bind_management
+// is left at its default and this machine has no IPv6 loopback,
+// [::1]:8042 is skipped with a warning instead of failing.
+func bindManagement(cfg Config, log *slog.Logger, socks *sockets) ([]net.Listener, error) {
 	var lns []net.Listener
+	bind := func(addr string) (net.Listener, error) { return listenManagement(cfg, addr, log) }
 	for _, addr := range cfg.BindManagement {
-		ln, err := listenManagement(cfg, addr, log)
+		ln, _, err := socks.listen(groupManagement, addr, bind)
+		if err == nil {
+			if err = checkExposed(cfg, addr, ln, log); err != nil {
+				ln.Close()
+			}
+		}
 		if err != nil {
 			if cfg.mgmtDefaulted && strings.HasPrefix(addr, "[::1]") && errors.Is(err, syscall.EADDRNOTAVAIL) {
 				log.Warn("no IPv6 loopback; the REST API listens on IPv4 only", "skipped", addr)

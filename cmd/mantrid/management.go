@@ -81,29 +81,31 @@ func loadManagementToken(cfg Config, log *slog.Logger) (string, error) {
 	return tok, nil
 }
 
-// listenManagement binds one bind_management address. A TCP address that
-// other machines can reach (not loopback) is refused without a token
-// unless management_insecure is set, which is logged.
+// listenManagement binds one bind_management address: TCP, or a Unix
+// socket for unix:PATH (listenUnix). Whether other machines may reach it
+// is checkExposed's to say.
 func listenManagement(cfg Config, addr string, log *slog.Logger) (net.Listener, error) {
 	if path, ok := strings.CutPrefix(addr, api.UnixPrefix); ok {
 		return listenUnix(cfg, path, log)
 	}
-	ln, err := listen(addr)
-	if err != nil {
-		return nil, err
-	}
+	return listen(addr)
+}
+
+// checkExposed refuses a REST API listener that other machines can reach
+// when no token guards it, unless management_insecure allows it (then
+// with a warning).
+func checkExposed(cfg Config, addr string, ln net.Listener, log *slog.Logger) error {
 	if cfg.ManagementTokenFile != "" || !exposed(ln.Addr()) {
-		return ln, nil
+		return nil
 	}
 	if !cfg.ManagementInsecure {
-		ln.Close()
-		return nil, fmt.Errorf("bind_management %s is not a loopback address and no management_token_file is set, "+
+		return fmt.Errorf("bind_management %s is not a loopback address and no management_token_file is set, "+
 			"so anyone who reaches it could change every rule: set management_token_file "+
 			"(or management_insecure = true to allow it)", addr)
 	}
 	log.Warn("the REST API is open to other machines without a token (management_insecure = true)",
 		"addr", ln.Addr().String())
-	return ln, nil
+	return nil
 }
 
 // exposed reports whether a TCP listener on a is reachable from other
