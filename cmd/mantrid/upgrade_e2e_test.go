@@ -380,10 +380,7 @@ func TestSocketActivation(t *testing.T) {
 // systemd-socket-activate, which binds the socket, starts mantrid at the
 // first connection and passes it LISTEN_FDS, and upgrades it under load.
 func TestUpgradeSystemdSocketActivate(t *testing.T) {
-	tool, err := exec.LookPath("systemd-socket-activate")
-	if err != nil {
-		t.Skip("systemd-socket-activate is not installed (Debian: apt-get install systemd); TestSocketActivation covers LISTEN_FDS without it")
-	}
+	tool := needTool(t, "systemd-socket-activate", "TestSocketActivation covers LISTEN_FDS without it")
 	// The tool needs a port number: take a free one (another process
 	// could take it before the tool binds it; then the start fails).
 	free, err := net.Listen("tcp", "127.0.0.1:0")
