@@ -11,7 +11,7 @@ const (
 )
 
 // Counters holds the counters of many hosts in flat, pointer-free arrays
-// indexed by a host's stat id (SPEC §6): one array of Slots per event loop,
+// indexed by a host's stat id (README: Statistics): one array of Slots per event loop,
 // written only by that loop, and one array of bases (counts carried over
 // from a store, or the zero point of a reused id), written only by the
 // rule table's writer. A host's counts are its base plus its slot in every

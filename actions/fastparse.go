@@ -237,7 +237,7 @@ func (p *fastParser) str() (string, bool) {
 }
 
 // number reads a number, or a string, as text: an option that takes a
-// number takes a numeric string too (SPEC §4).
+// number takes a numeric string too (README: Rules).
 func (p *fastParser) number() (string, bool) {
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == '"' {

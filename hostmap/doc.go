@@ -1,6 +1,6 @@
 // Package hostmap is Mantrid's rule table: rule keys mapped to rules and
 // to each host's counters, and the matching of request hosts against the
-// keys (SPEC §3): the whole host first, then each shorter suffix, and at
+// keys (README: Rules): the whole host first, then each shorter suffix, and at
 // every step a protocol-qualified key ("http://ep.io" or "https://ep.io")
 // before the bare one ("ep.io"). [Normalize] and [NormalizeKey] turn a
 // request Host and a rule key into the canonical form the table compares

@@ -18,7 +18,7 @@ func count(m *Table, h Hit, n int) {
 	s.End(true)
 }
 
-// TestCountsFollowTheHost checks SPEC §6 on the table: a host's counts stay
+// TestCountsFollowTheHost checks the README's Statistics on the table: a host's counts stay
 // when its rule is set again and across Replace, and go when it is deleted;
 // unmatched requests count under stat id 0.
 func TestCountsFollowTheHost(t *testing.T) {

@@ -103,7 +103,7 @@ func (cc *clientConn) flushOut() {
 }
 
 // route finds the rule for the request. noRules reports an empty table
-// (SPEC §3: no_hosts); found false otherwise means no rule matched
+// (README: Rules: no_hosts); found false otherwise means no rule matched
 // (unknown), and host is then the zero Hit, whose stat id counts unmatched
 // requests. The normalised host is left in cc.el.host.
 func (cc *clientConn) route(https bool) (host hostmap.Hit, found, noRules bool) {
@@ -185,7 +185,7 @@ func isHEAD(method []byte) bool { return bytes.Equal(method, headMethod) }
 
 // forwardedHTTPS reports whether a trusted terminator marked the request as
 // https: X-Forwarded-Proto or X-Forwarded-Protocol of "https" or "ssl"
-// (SPEC §2, bind_internal).
+// (README: Configuration, bind_internal).
 func forwardedHTTPS(req *httpparse.Request) bool {
 	for i := range req.Headers {
 		h := &req.Headers[i]

@@ -11,7 +11,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
-// spinState is a request held by a spin rule (SPEC §4). Its bytes stay
+// spinState is a request held by a spin rule (README: Rules). Its bytes stay
 // unconsumed in gnet's inbound buffer, untouched, with any pipelined
 // requests behind it; past maxWaitInput of them the client is not read
 // any more (pace), so a held upload of any size waits in the kernel's
@@ -94,7 +94,7 @@ func (cc *clientConn) release() {
 }
 
 // spinTimeout answers a request held past its rule's timeout with the
-// timeout page (SPEC §4).
+// timeout page (README: Rules).
 func (cc *clientConn) spinTimeout() {
 	cc.unpark()
 	cc.sp.active = false
@@ -113,7 +113,7 @@ func (cc *clientConn) spinTimeout() {
 // spinOverflow ends a held request whose client has sent more than
 // max_pipelined bytes past its head while held although reading did not
 // stop (pace: a connection without PauseRead): holding them would cost
-// memory without bound (SPEC §9.9). It gets the timeout page, as at the
+// memory without bound (README: Spin). It gets the timeout page, as at the
 // spin timeout, and the connection closes once that is written.
 func (cc *clientConn) spinOverflow() {
 	cc.unpark()

@@ -1,9 +1,9 @@
 // Package mgmt is Mantrid's management plane: the REST API on
-// bind_management (Server, SPEC §7). It reads the rule table
+// bind_management (Server, README: REST API). It reads the rule table
 // (hostmap.Table) directly, without locks, and writes every change through
 // a store (mgmt/store), which makes it durable and then applies it to the
 // table, so that a 200 is on disk and live on every loop when it is sent
-// (SPEC §9.7). The store calls the function it was given after each
+// (README: Rule store). The store calls the function it was given after each
 // applied change, so that cmd/mantrid can wake held (spin) requests
 // without this package knowing about the loops. Before a request reaches
 // its route, the Server checks its Host (loopback or configured names,

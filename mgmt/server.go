@@ -141,7 +141,7 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	return o
 }
 
-// Server is the REST API (SPEC §7): it reads the rule table and writes
+// Server is the REST API (README: REST API): it reads the rule table and writes
 // through the store that feeds it. One Server may serve any number of
 // listeners; Shutdown stops them all. It is safe for concurrent use.
 type Server struct {

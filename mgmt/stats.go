@@ -48,7 +48,7 @@ func (s *Server) getStats(w http.ResponseWriter, r *http.Request) int {
 }
 
 // getHostStats answers GET /stats/HOST/: that host's counters, or {} when
-// it has no rule (SPEC §7); "unknown" gives the unmatched requests' unless
+// it has no rule (README: REST API); "unknown" gives the unmatched requests' unless
 // a rule has that name.
 func (s *Server) getHostStats(w http.ResponseWriter, r *http.Request, host string) int {
 	key, err := hostmap.NormalizeKey(host)

@@ -13,7 +13,7 @@ import (
 // dropPrivileges runs after every listener is bound. As root it makes the
 // state file's folder and the store folder (each created if missing), the
 // state file, if present, and the store's files owned by uid:gid, then
-// drops supplementary groups, gid and uid (SPEC §1). As another user it
+// drops supplementary groups, gid and uid (README: Running it). As another user it
 // does nothing.
 func dropPrivileges(cfg Config, log *slog.Logger) error {
 	if os.Geteuid() != 0 {
