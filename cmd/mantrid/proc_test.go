@@ -87,25 +87,7 @@ func startMantrid(t *testing.T, extraConf, stateJSON string, wrap ...string) *pr
 // folder), optionally through wrap, and waits for "mantrid started".
 func startMantridConf(t *testing.T, path string, wrap ...string) *proc {
 	t.Helper()
-	args := append(append([]string{}, wrap...), binPath, "-c", path)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = filepath.Dir(path)
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	p := &proc{t: t, cmd: cmd, dir: filepath.Dir(path), exited: make(chan struct{})}
-	started := make(chan struct{})
-	go p.readLog(stderr, started)
-	go func() { _ = cmd.Wait(); close(p.exited) }()
-	t.Cleanup(p.stop)
-	select {
-	case <-started:
-	case <-p.exited:
-		t.Fatalf("mantrid exited during start-up:\n%s", p.Log())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("mantrid did not start in 30s:\n%s", p.Log())
-	}
-	return p
+	return startMantridWith(t, path, startOptions{wrap: wrap})
 }
 
 func (p *proc) readLog(r io.Reader, started chan struct{}) {
