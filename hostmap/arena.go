@@ -3,6 +3,8 @@ package hostmap
 import (
 	"encoding/binary"
 	"sync/atomic"
+
+	"github.com/mantrid/mantrid/actions"
 )
 
 // Arena geometry. A reference to arena bytes is one uint32: the chunk index
@@ -89,4 +91,24 @@ func (a *arena) str(ref uint32) []byte {
 	b := a.at(ref)
 	n := int(binary.LittleEndian.Uint16(b))
 	return b[2 : 2+n : 2+n]
+}
+
+// revSize is the size of the revision in front of each packed rule.
+const revSize = 8
+
+// putRule stores a rule record — revision rev, then packed rule p — and
+// returns its reference. A record is what a slot's value word names: the
+// revision costs 8 bytes a rule and no pointer.
+func (a *arena) putRule(rev uint64, p []byte) uint32 {
+	ref, b := a.alloc(revSize + len(p))
+	binary.LittleEndian.PutUint64(b, rev)
+	copy(b[revSize:], p)
+	return ref
+}
+
+// rule returns the revision and the packed rule (to the end of its chunk;
+// Packed.Len gives its length) of the record at ref.
+func (a *arena) rule(ref uint32) (uint64, actions.Packed) {
+	b := a.at(ref)
+	return binary.LittleEndian.Uint64(b), actions.Packed(b[revSize:])
 }

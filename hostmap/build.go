@@ -63,11 +63,21 @@ func (b *Builder) Len() int {
 }
 
 // Add adds rule r under key, which must already be normalised
-// (NormalizeKey). A key given twice is reported by Finish.
-func (b *Builder) Add(key string, r *actions.Rule) {
+// (NormalizeKey), at the content's revision (SetRev). A key given twice
+// is reported by Finish.
+func (b *Builder) Add(key string, r *actions.Rule) { b.AddRev(key, r, 0) }
+
+// AddRev adds rule r under key as Add does, as set at revision rev; rev 0
+// stands for the content's revision (SetRev).
+func (b *Builder) AddRev(key string, r *actions.Rule, rev uint64) {
 	b.scratch = actions.AppendPacked(b.scratch[:0], r, b.Backend)
-	b.add(bytesOf(key), b.scratch, r.Subdomains, 0)
+	b.add(bytesOf(key), b.scratch, r.Subdomains, 0, rev)
 }
+
+// SetRev makes rev the revision of the content's rules added without one
+// of their own (Add, AddPacked, AddOrdered with rev 0): a store gives the
+// revision at which it commits a bulk replace, before Cut and Replace.
+func (b *Builder) SetRev(rev uint64) { b.r.rev = rev }
 
 // Backend interns a backend's dial address in the content being built and
 // returns its id, for the rules given to AddPacked.
@@ -78,16 +88,16 @@ func (b *Builder) Backend(addr string) uint32 { return b.r.backends.intern(&b.r.
 // (actions.CheckPacked) and name its backends by ids that Backend
 // returned. A key given twice is reported by Finish. key and p are copied.
 func (b *Builder) AddPacked(key []byte, p actions.Packed, subs bool) {
-	b.add(key, p, subs, 0)
+	b.add(key, p, subs, 0, 0)
 }
 
-// add stores key and packed rule p with stat id stat.
-func (b *Builder) add(key []byte, p []byte, subs bool, stat uint32) {
+// add stores key and packed rule p, set at revision rev, with stat id
+// stat.
+func (b *Builder) add(key []byte, p []byte, subs bool, stat uint32, rev uint64) {
 	k, host := splitKey(unsafe.String(unsafe.SliceData(key), len(key)))
 	h := hashOf(bytesOf(host))
 	r := &b.r.arena
-	ref, dst := r.alloc(len(p))
-	copy(dst, p)
+	ref := r.putRule(rev, p)
 	nameRef := r.putString(unsafe.String(unsafe.SliceData(key), len(key)))
 	b.pending = append(b.pending, pendingKey{h, keyWord(nameRef, k, h), valWord(ref, stat, subs)})
 }
@@ -163,9 +173,9 @@ func (b *Builder) Finish() error {
 func (b *Builder) Duplicates() []int { return b.dups }
 
 // copyFrom adds the key of words (key, val) of old root rt, with its stat
-// id, interning its backends again.
+// id and revision, interning its backends again.
 func (b *Builder) copyFrom(rt *root, key, val uint64) {
-	p := actions.Packed(rt.arena.at(ruleOf(val)))
+	rev, p := rt.arena.rule(ruleOf(val))
 	b.scratch = append(b.scratch[:0], p[:p.Len()]...)
 	if p.Kind() == actions.Proxy {
 		q := actions.Packed(b.scratch)
@@ -173,7 +183,7 @@ func (b *Builder) copyFrom(rt *root, key, val uint64) {
 			q.SetBackend(i, b.Backend(rt.backends.addr(&rt.arena, p.Backend(i))))
 		}
 	}
-	b.add(rt.arena.str(refOf(key)), b.scratch, subsOf(val), statOf(val))
+	b.add(rt.arena.str(refOf(key)), b.scratch, subsOf(val), statOf(val), rev)
 }
 
 // Replace makes the builder's content the table's, atomically: readers see

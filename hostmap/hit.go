@@ -15,6 +15,10 @@ type Hit struct {
 	// Stat is the host's stat id: its counters are Table.Counters' entries
 	// for it.
 	Stat uint32
+	// Rev is the revision at which the rule was last set, as the store
+	// that feeds the table counts them (Table.SetRev, Builder.SetRev); 0
+	// when none was given.
+	Rev uint64
 
 	root *root
 	key  uint64

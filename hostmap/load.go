@@ -59,13 +59,14 @@ func (b *Builder) StartOrdered(sizes []int) error {
 	return nil
 }
 
-// AddOrdered adds packed rule p under key, as AddPacked does, for keys
+// AddOrdered adds packed rule p under key, as AddPacked does, set at
+// revision rev (0: the content's, see SetRev), for keys
 // that come shard after shard as StartOrdered announced: each goes
 // straight into its shard, which is filled while it is in cache, and
 // nothing else is kept per key. A key of an earlier shard gives
 // ErrNotOrdered, one given twice a *DuplicateKeyError; the builder must
 // then be dropped. Finish ends the load.
-func (b *Builder) AddOrdered(key []byte, p actions.Packed, subs bool) error {
+func (b *Builder) AddOrdered(key []byte, p actions.Packed, subs bool, rev uint64) error {
 	r := b.r
 	k, host := splitKey(view(key))
 	hb := bytesOf(host)
@@ -87,8 +88,7 @@ func (b *Builder) AddOrdered(key []byte, p actions.Packed, subs bool) error {
 	if full(len(sh.slots), c.live) {
 		return ErrNotOrdered // more keys than announced
 	}
-	ref, dst := r.arena.alloc(len(p))
-	copy(dst, p)
+	ref := r.arena.putRule(rev, p)
 	sh.put(free, keyWord(r.arena.putString(view(key)), k, h), valWord(ref, 0, subs))
 	c.live++
 	r.n.Add(1)

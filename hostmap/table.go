@@ -58,6 +58,7 @@ type root struct {
 	backends backendTable
 	n        atomic.Int64 // live keys
 	garbage  int64        // arena bytes of replaced or deleted keys and rules; writer only
+	rev      uint64       // the revision of rules stored without one; set before r is published
 }
 
 // New returns an empty table whose counters serve loops event loops.
@@ -95,17 +96,23 @@ func (t *Table) Get(key string) (Hit, bool) {
 	return r.hit(e), true
 }
 
-// Set stores rule r under key, which must already be normalised
-// (NormalizeKey), and reports whether the key is new. A new key gets a
-// stat id with zero counts; an existing one keeps its id and counts.
-func (t *Table) Set(key string, r *actions.Rule) (created bool) {
+// Set stores rule r under key with no revision of its own (SetRev with
+// rev 0).
+func (t *Table) Set(key string, r *actions.Rule) (created bool) { return t.SetRev(key, r, 0) }
+
+// SetRev stores rule r under key, which must already be normalised
+// (NormalizeKey), as set at revision rev (Hit.Rev), and reports whether
+// the key is new. A new key gets a stat id with zero counts; an existing
+// one keeps its id and counts. rev 0 stands for the revision of the
+// table's content (Builder.SetRev).
+func (t *Table) SetRev(key string, r *actions.Rule, rev uint64) (created bool) {
 	k, host := splitKey(key)
 	hb := bytesOf(host)
 	h := hashOf(hb)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	rt := t.root.Load()
-	ref := t.packRule(rt, r)
+	ref := t.packRule(rt, r, rev)
 	si := h >> shardShift
 	sh := rt.shard(si)
 	found, free := sh.locate(&rt.arena, h, k, hb)
@@ -122,14 +129,13 @@ func (t *Table) Set(key string, r *actions.Rule) (created bool) {
 	return true
 }
 
-// packRule stores r in rt's arena and returns its reference.
-func (t *Table) packRule(rt *root, r *actions.Rule) uint32 {
+// packRule stores r, set at revision rev, in rt's arena and returns the
+// reference of its record.
+func (t *Table) packRule(rt *root, r *actions.Rule, rev uint64) uint32 {
 	t.scratch = actions.AppendPacked(t.scratch[:0], r, func(addr string) uint32 {
 		return rt.backends.intern(&rt.arena, addr)
 	})
-	ref, b := rt.arena.alloc(len(t.scratch))
-	copy(b, t.scratch)
-	return ref
+	return rt.arena.putRule(rev, t.scratch)
 }
 
 // Delete removes key, which must already be normalised, and reports
@@ -195,15 +201,19 @@ func (r *root) insert(si uint64, sh *shard, free int, h, key, val uint64) {
 	r.n.Add(1)
 }
 
-// ruleLen returns the length of the packed rule of value word v.
+// ruleLen returns the length of the rule record of value word v.
 func (r *root) ruleLen(v uint64) int {
-	return actions.Packed(r.arena.at(ruleOf(v))).Len()
+	_, p := r.arena.rule(ruleOf(v))
+	return revSize + p.Len()
 }
 
 // hit returns the Hit of a key found in r.
 func (r *root) hit(e entry) Hit {
-	p := actions.Packed(r.arena.at(ruleOf(e.val)))
-	return Hit{Rule: p[:p.Len():p.Len()], Subdomains: subsOf(e.val), Stat: statOf(e.val), root: r, key: e.key, val: e.val}
+	rev, p := r.arena.rule(ruleOf(e.val))
+	if rev == 0 {
+		rev = r.rev
+	}
+	return Hit{Rule: p[:p.Len():p.Len()], Subdomains: subsOf(e.val), Stat: statOf(e.val), Rev: rev, root: r, key: e.key, val: e.val}
 }
 
 // compactIfWasteful rebuilds the table when garbage outweighs what is
@@ -213,6 +223,7 @@ func (t *Table) compactIfWasteful(rt *root) {
 		return
 	}
 	b := t.newBuilder(int(rt.n.Load()))
+	b.r.rev = rt.rev
 	rt.each(func(key, val uint64) {
 		b.copyFrom(rt, key, val)
 	})

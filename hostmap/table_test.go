@@ -358,7 +358,7 @@ func TestLoadOrdered(t *testing.T) {
 				continue
 			}
 			h := cut.Hit(i)
-			if err := b.AddOrdered([]byte(cut.Key(i)), h.Rule, h.Subdomains); err != nil {
+			if err := b.AddOrdered([]byte(cut.Key(i)), h.Rule, h.Subdomains, h.Rev); err != nil {
 				return err
 			}
 		}
@@ -373,13 +373,13 @@ func TestLoadOrdered(t *testing.T) {
 	b = New(1).NewBuilder(0)
 	require.NoError(t, b.StartOrdered(cut.ShardSizes()))
 	h0 := cut.Hit(0)
-	require.NoError(t, b.AddOrdered([]byte(cut.Key(0)), h0.Rule, h0.Subdomains))
+	require.NoError(t, b.AddOrdered([]byte(cut.Key(0)), h0.Rule, h0.Subdomains, 0))
 	var de *DuplicateKeyError
-	assert.ErrorAs(t, b.AddOrdered([]byte(cut.Key(0)), h0.Rule, h0.Subdomains), &de, "a key given twice")
+	assert.ErrorAs(t, b.AddOrdered([]byte(cut.Key(0)), h0.Rule, h0.Subdomains, 0), &de, "a key given twice")
 	last := cut.Len() - 1
 	hl := cut.Hit(last)
-	require.NoError(t, b.AddOrdered([]byte(cut.Key(last)), hl.Rule, hl.Subdomains))
-	assert.ErrorIs(t, b.AddOrdered([]byte(cut.Key(1)), cut.Hit(1).Rule, false), ErrNotOrdered, "a key of an earlier shard")
+	require.NoError(t, b.AddOrdered([]byte(cut.Key(last)), hl.Rule, hl.Subdomains, 0))
+	assert.ErrorIs(t, b.AddOrdered([]byte(cut.Key(1)), cut.Hit(1).Rule, false, 0), ErrNotOrdered, "a key of an earlier shard")
 
 	b = New(1).NewBuilder(0)
 	b.Add("a.io", intRule(1, false))

@@ -51,7 +51,8 @@ func (r *testRules) replace(t testing.TB, rules map[string]string) {
 	for key, js := range rules {
 		b.Add(key, mustRule(t, js))
 	}
-	require.NoError(t, r.store.Replace(context.Background(), b))
+	_, err := r.store.Replace(context.Background(), b)
+	require.NoError(t, err)
 }
 
 // get returns key's rule as canonical JSON, or "".

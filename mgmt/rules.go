@@ -60,7 +60,7 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request) int {
 	}
 	checked := time.Now()
 	n := b.Len()
-	if err := s.store.Replace(r.Context(), b); err != nil {
+	if _, err := s.store.Replace(r.Context(), b); err != nil {
 		return writeError(w, storeProblem(err))
 	}
 	s.log.Info("rules replaced", "rules", n, "bytes", size, "took", time.Since(start).Round(time.Millisecond),
@@ -196,7 +196,7 @@ func (s *Server) oneRule(w http.ResponseWriter, r *http.Request, host string) in
 	case http.MethodPut:
 		return s.putRule(w, r, key)
 	case http.MethodDelete:
-		if _, err := s.store.Delete(r.Context(), key); err != nil {
+		if _, _, err := s.store.Delete(r.Context(), key, store.Cond{}); err != nil {
 			return writeError(w, storeProblem(err))
 		}
 		return writeOK(w)
@@ -220,7 +220,7 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request, key string) int
 	if err != nil {
 		return writeError(w, ruleProblem(err, key))
 	}
-	if err := s.store.Set(r.Context(), key, rule); err != nil {
+	if _, err := s.store.Set(r.Context(), key, rule, store.Cond{}); err != nil {
 		return writeError(w, storeProblem(err))
 	}
 	s.log.Debug("rule set", "host", key, "action", rule.Kind.String())

@@ -18,7 +18,7 @@ func storeWith(b *testing.B, n int) (*Server, *testRules) {
 	if e != nil {
 		b.Fatal(e)
 	}
-	if err := rules.store.Replace(context.Background(), bl); err != nil {
+	if _, err := rules.store.Replace(context.Background(), bl); err != nil {
 		b.Fatal(err)
 	}
 	return s, rules

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mantrid/mantrid/actions"
 	"github.com/mantrid/mantrid/mgmt/api"
+	storepkg "github.com/mantrid/mantrid/mgmt/store"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -313,7 +314,8 @@ func TestAPIPutIsLive(t *testing.T) {
 
 func TestAPIStatsShadowedUnknown(t *testing.T) {
 	s, store := newTestServer(t, ServerOptions{})
-	require.NoError(t, store.store.Set(context.Background(), "unknown", mustRule(t, emptyRule)))
+	_, err := store.store.Set(context.Background(), "unknown", mustRule(t, emptyRule), storepkg.Cond{})
+	require.NoError(t, err)
 	store.table.Counters().Slot(0, 0).Begin(5)
 	w := do(s.Handler(), "GET", "/stats/", "")
 	var all map[string]api.Stats

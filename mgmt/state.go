@@ -70,7 +70,7 @@ func (s *Server) putState(w http.ResponseWriter, r *http.Request) int {
 		return writeError(w, refusedProblem(imp.Refused))
 	}
 	n, stats := imp.Rules, imp.Stats
-	if err := s.store.Replace(r.Context(), b); err != nil {
+	if _, err := s.store.Replace(r.Context(), b); err != nil {
 		return writeError(w, storeProblem(err))
 	}
 	s.table.SetUnmatchedCounts(stats[""])

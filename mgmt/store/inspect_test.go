@@ -20,8 +20,8 @@ func TestInspect(t *testing.T) {
 
 	l, table := open(t, dir, Options{})
 	replaceWith(t, l, table, sampleRules)
-	require.NoError(t, l.Set(ctx, "new.io", mustRule(t, `["empty",{"code":204},true]`)))
-	_, err := l.Delete(ctx, "static.io")
+	mustSet(t, l, "new.io", mustRule(t, `["empty",{"code":204},true]`))
+	_, _, err := l.Delete(ctx, "static.io", Cond{})
 	require.NoError(t, err)
 	_, err = l.SaveStats(true)
 	require.NoError(t, err)

@@ -103,9 +103,11 @@ type op struct {
 	kind    uint8
 	key     string
 	rule    *actions.Rule
+	cond    Cond
 	build   *hostmap.Builder
 	existed bool
 	skip    bool
+	rev     uint64 // the change's revision, once committed
 	err     error
 	done    chan struct{}
 }
@@ -171,9 +173,10 @@ func (l *Local) load(seed func(*hostmap.Builder) (map[string]actions.Counts, err
 	return l.openJournal(names)
 }
 
-// create makes a new store: the seed's content, or nothing. The stats file
-// is written before the snapshot, whose presence means the store exists,
-// so that a crash in between seeds again at the next start.
+// create makes a new store: the seed's content, at revision 1, or nothing,
+// at revision 0. The stats file is written before the snapshot, whose
+// presence means the store exists, so that a crash in between seeds again
+// at the next start.
 func (l *Local) create(seed func(*hostmap.Builder) (map[string]actions.Counts, error)) error {
 	b := l.table.NewBuilder(0)
 	var stats map[string]actions.Counts
@@ -183,6 +186,10 @@ func (l *Local) create(seed func(*hostmap.Builder) (map[string]actions.Counts, e
 			return err
 		}
 	}
+	if b.Len() > 0 {
+		l.rev = 1 // a rule's revision, its ETag, is never 0
+	}
+	b.SetRev(l.rev)
 	cut := b.Cut()
 	l.table.Replace(b)
 	for key, c := range stats {
@@ -195,7 +202,7 @@ func (l *Local) create(seed func(*hostmap.Builder) (map[string]actions.Counts, e
 	if _, err := l.SaveStats(true); err != nil {
 		return err
 	}
-	if err := l.writeSnapshot(cut, 0, nil); err != nil {
+	if err := l.writeSnapshot(cut, l.rev, nil); err != nil {
 		return err
 	}
 	l.log.Info("store created", "dir", l.dir, "rules", cut.Len())
@@ -250,7 +257,7 @@ func (l *Local) applyRecord(rec *record) error {
 		l.table.Delete(rec.key)
 		return nil
 	}
-	l.table.Set(rec.key, rec.Rule())
+	l.table.SetRev(rec.key, rec.Rule(), rec.rev)
 	return nil
 }
 
@@ -305,21 +312,21 @@ func (l *Local) openJournal(names []string) error {
 func (l *Local) Revision() uint64 { return l.revision.Load() }
 
 // Set implements Store.
-func (l *Local) Set(ctx context.Context, key string, r *actions.Rule) error {
-	_, err := l.submit(ctx, &op{kind: opSet, key: key, rule: r})
-	return err
+func (l *Local) Set(ctx context.Context, key string, r *actions.Rule, c Cond) (uint64, error) {
+	o, err := l.submit(ctx, &op{kind: opSet, key: key, rule: r, cond: c})
+	return o.rev, err
 }
 
 // Delete implements Store.
-func (l *Local) Delete(ctx context.Context, key string) (bool, error) {
-	o, err := l.submit(ctx, &op{kind: opDelete, key: key})
-	return o.existed, err
+func (l *Local) Delete(ctx context.Context, key string, c Cond) (bool, uint64, error) {
+	o, err := l.submit(ctx, &op{kind: opDelete, key: key, cond: c})
+	return o.existed, o.rev, err
 }
 
 // Replace implements Store.
-func (l *Local) Replace(ctx context.Context, b *hostmap.Builder) error {
-	_, err := l.submit(ctx, &op{kind: opReplace, build: b})
-	return err
+func (l *Local) Replace(ctx context.Context, b *hostmap.Builder) (uint64, error) {
+	o, err := l.submit(ctx, &op{kind: opReplace, build: b})
+	return o.rev, err
 }
 
 // submit hands o to the committer and waits for it. Once queued, a change
@@ -400,24 +407,34 @@ func (l *Local) commit(batch []*op) {
 }
 
 // commitChanges journals single-host changes with one fsync, then applies
-// them and answers each.
+// them and answers each. Each change's Cond is checked here, in commit
+// order, against the rules as the changes before it leave them.
 func (l *Local) commitChanges(ops []*op) {
 	buf, rev := l.buf[:0], l.rev
-	var present map[string]bool // keys changed earlier in this batch
+	var present map[string]uint64 // keys changed earlier in this batch: their revision, 0 once deleted
 	for _, o := range ops {
+		exists, at := l.lookup(o.key, present)
+		if !o.cond.Holds(exists, at) {
+			o.skip, o.err = true, &PreconditionError{Key: o.key, Exists: exists, Rev: at}
+			continue
+		}
 		if o.kind == opDelete {
-			o.existed = l.has(o.key, present)
+			o.existed = exists
 			if o.skip = !o.existed; o.skip {
 				continue
 			}
 		}
 		rev++
+		o.rev = rev
 		buf = appendRecord(buf, rev, o.key, o.rule)
 		if len(ops) > 1 {
 			if present == nil {
-				present = map[string]bool{}
+				present = map[string]uint64{}
 			}
-			present[o.key] = o.kind == opSet
+			present[o.key] = 0
+			if o.kind == opSet {
+				present[o.key] = rev
+			}
 		}
 	}
 	l.buf = buf
@@ -425,7 +442,7 @@ func (l *Local) commitChanges(ops []*op) {
 		if err := l.append(buf); err != nil {
 			l.log.Error("cannot write the journal; rule changes are refused until it works again", "err", err)
 			for _, o := range ops {
-				o.err = fmt.Errorf("%w: %v", ErrUnavailable, err)
+				o.err, o.rev = fmt.Errorf("%w: %v", ErrUnavailable, err), 0
 				close(o.done)
 			}
 			return
@@ -440,14 +457,14 @@ func (l *Local) commitChanges(ops []*op) {
 	}
 }
 
-// has reports whether key has a rule, counting the changes of the batch
-// not yet applied.
-func (l *Local) has(key string, present map[string]bool) bool {
-	if p, ok := present[key]; ok {
-		return p
+// lookup reports whether key has a rule and its revision, counting the
+// changes of the batch not yet applied.
+func (l *Local) lookup(key string, present map[string]uint64) (bool, uint64) {
+	if rev, ok := present[key]; ok {
+		return rev != 0, rev
 	}
-	_, ok := l.table.Get(key)
-	return ok
+	h, ok := l.table.Get(key)
+	return ok, h.Rev
 }
 
 // apply applies a committed single-host change to the table.
@@ -455,7 +472,7 @@ func (l *Local) apply(o *op) {
 	if o.kind == opDelete {
 		l.table.Delete(o.key)
 	} else {
-		l.table.Set(o.key, o.rule)
+		l.table.SetRev(o.key, o.rule, o.rev)
 	}
 	if l.onChange != nil {
 		l.onChange(o.key)
@@ -487,6 +504,7 @@ func (l *Local) replace(o *op) {
 	defer close(o.done)
 	var err error
 	rev := l.rev + 1
+	o.build.SetRev(rev)
 	l.bulk.Run(func(p *Pacer) {
 		if err = l.writeSnapshot(o.build.Cut(), rev, p); err == nil {
 			l.table.Replace(o.build)
@@ -497,7 +515,7 @@ func (l *Local) replace(o *op) {
 		o.err = fmt.Errorf("%w: %v", ErrUnavailable, err)
 		return
 	}
-	l.rev = rev
+	l.rev, o.rev = rev, rev
 	l.rotate(true)
 	if l.onChange != nil {
 		l.onChange("")

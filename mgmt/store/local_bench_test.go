@@ -42,7 +42,7 @@ func openWith1M(b *testing.B, dir string) (*Local, []string) {
 	for i := range keys {
 		bl.Add(keys[i], rules[i])
 	}
-	if err := l.Replace(ctx, bl); err != nil {
+	if _, err := l.Replace(ctx, bl); err != nil {
 		b.Fatal(err)
 	}
 	return l, keys
@@ -67,7 +67,7 @@ func BenchmarkReplace1M(b *testing.B) {
 			bl.Add(keys[i], rules[i])
 		}
 		mid := time.Now()
-		if err := l.Replace(ctx, bl); err != nil {
+		if _, err := l.Replace(ctx, bl); err != nil {
 			b.Fatal(err)
 		}
 		build, commit = build+mid.Sub(start), commit+time.Since(mid)
@@ -99,7 +99,7 @@ func BenchmarkSet1M(b *testing.B) {
 	_, rules := benchRules(b, 10)
 	i := 0
 	for b.Loop() {
-		if err := l.Set(ctx, keys[i*7919%len(keys)], rules[i%len(rules)]); err != nil {
+		if _, err := l.Set(ctx, keys[i*7919%len(keys)], rules[i%len(rules)], Cond{}); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -38,6 +38,24 @@ func rulesOf(table *hostmap.Table) map[string]string {
 	return out
 }
 
+// mustSet commits rule r under key unconditionally and returns its
+// revision.
+func mustSet(t testing.TB, s Store, key string, r *actions.Rule) uint64 {
+	t.Helper()
+	rev, err := s.Set(ctx, key, r, Cond{})
+	require.NoError(t, err, "Set(%q)", key)
+	require.NotZero(t, rev, "Set(%q): revision", key)
+	return rev
+}
+
+// mustReplace commits b as the whole table and returns its revision.
+func mustReplace(t testing.TB, s Store, b *hostmap.Builder) uint64 {
+	t.Helper()
+	rev, err := s.Replace(ctx, b)
+	require.NoError(t, err, "Replace")
+	return rev
+}
+
 // open opens the store in dir over a new table.
 func open(t *testing.T, dir string, o Options) (*Local, *hostmap.Table) {
 	t.Helper()
@@ -67,7 +85,7 @@ func replaceWith(t *testing.T, l *Local, table *hostmap.Table, rules map[string]
 	for key, js := range rules {
 		b.Add(key, mustRule(t, js))
 	}
-	require.NoError(t, l.Replace(ctx, b))
+	mustReplace(t, l, b)
 }
 
 // TestLocalRoundTrip commits every kind of change and checks that a new
@@ -79,12 +97,12 @@ func TestLocalRoundTrip(t *testing.T) {
 	l, table := open(t, dir, Options{OnChange: func(k string) { changed = append(changed, k) }})
 	assert.Equal(t, 0, table.Len())
 	replaceWith(t, l, table, sampleRules)
-	require.NoError(t, l.Set(ctx, "new.io", mustRule(t, `["empty",{"code":204},true]`)))
-	require.NoError(t, l.Set(ctx, "empty.io", mustRule(t, `["empty",{"code":403},false]`)))
-	existed, err := l.Delete(ctx, "static.io")
+	mustSet(t, l, "new.io", mustRule(t, `["empty",{"code":204},true]`))
+	mustSet(t, l, "empty.io", mustRule(t, `["empty",{"code":403},false]`))
+	existed, _, err := l.Delete(ctx, "static.io", Cond{})
 	require.NoError(t, err)
 	assert.True(t, existed)
-	existed, err = l.Delete(ctx, "never.io")
+	existed, _, err = l.Delete(ctx, "never.io", Cond{})
 	require.NoError(t, err)
 	assert.False(t, existed, "deleting a host without a rule")
 	assert.Equal(t, []string{"", "new.io", "empty.io", "static.io"}, changed, "OnChange after each applied change")
@@ -153,7 +171,7 @@ func TestLocalLock(t *testing.T) {
 func TestLocalTornJournal(t *testing.T) {
 	dir := t.TempDir()
 	l, _ := open(t, dir, Options{})
-	require.NoError(t, l.Set(ctx, "a.io", mustRule(t, `["empty",{"code":204},false]`)))
+	mustSet(t, l, "a.io", mustRule(t, `["empty",{"code":204},false]`))
 	require.NoError(t, l.Close())
 	names, _, err := journalFiles(dir)
 	require.NoError(t, err)
@@ -175,7 +193,7 @@ func TestLocalTornJournal(t *testing.T) {
 	kept, err := os.ReadFile(torn[0])
 	require.NoError(t, err)
 	assert.Equal(t, rec[:len(rec)-3], kept)
-	require.NoError(t, l2.Set(ctx, "c.io", mustRule(t, `["empty",{"code":206},false]`)))
+	mustSet(t, l2, "c.io", mustRule(t, `["empty",{"code":206},false]`))
 	require.NoError(t, l2.Close())
 	_, table = open(t, dir, Options{})
 	assert.Len(t, rulesOf(table), 2, "appends after the cut are whole")
@@ -218,7 +236,7 @@ func TestLocalGroupCommit(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				key := fmt.Sprintf("w%d-%d.io", w, i)
-				if err := l.Set(ctx, key, mustRule(t, `["empty",{"code":204},false]`)); err != nil {
+				if _, err := l.Set(ctx, key, mustRule(t, `["empty",{"code":204},false]`), Cond{}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -244,7 +262,7 @@ func TestLocalCompaction(t *testing.T) {
 	dir := t.TempDir()
 	l, table := open(t, dir, Options{JournalLimit: 4 << 10})
 	for i := range 300 {
-		require.NoError(t, l.Set(ctx, fmt.Sprintf("h%d.io", i%40), mustRule(t, fmt.Sprintf(`["empty",{"code":%d},false]`, 200+i%100))))
+		mustSet(t, l, fmt.Sprintf("h%d.io", i%40), mustRule(t, fmt.Sprintf(`["empty",{"code":%d},false]`, 200+i%100)))
 		if i == 150 {
 			replaceWith(t, l, table, sampleRules)
 		}
@@ -269,13 +287,13 @@ func TestLocalCompaction(t *testing.T) {
 // ErrUnavailable and the table is unchanged.
 func TestLocalWriteFailure(t *testing.T) {
 	l, table := open(t, t.TempDir(), Options{})
-	require.NoError(t, l.Set(ctx, "a.io", mustRule(t, `["empty",{"code":204},false]`)))
+	mustSet(t, l, "a.io", mustRule(t, `["empty",{"code":204},false]`))
 	l.journal.Close() // what a disk gone bad looks like to writes
-	err := l.Set(ctx, "b.io", mustRule(t, `["empty",{"code":204},false]`))
+	_, err := l.Set(ctx, "b.io", mustRule(t, `["empty",{"code":204},false]`), Cond{})
 	assert.ErrorIs(t, err, ErrUnavailable)
 	_, ok := table.Get("b.io")
 	assert.False(t, ok, "a refused change is not applied")
-	_, err = l.Delete(ctx, "a.io")
+	_, _, err = l.Delete(ctx, "a.io", Cond{})
 	assert.ErrorIs(t, err, ErrUnavailable)
 	_, ok = table.Get("a.io")
 	assert.True(t, ok)
@@ -395,7 +413,7 @@ func TestLocalCrashLeftovers(t *testing.T) {
 	assert.Equal(t, want, rulesOf(table))
 	tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
 	assert.Empty(t, tmps, "temporary files of cut-short writes are removed")
-	require.NoError(t, l2.Set(ctx, "after.io", mustRule(t, `["empty",{"code":204},false]`)))
+	mustSet(t, l2, "after.io", mustRule(t, `["empty",{"code":204},false]`))
 	require.NoError(t, l2.Close())
 	_, table = open(t, dir, Options{})
 	assert.Len(t, rulesOf(table), len(want)+1)

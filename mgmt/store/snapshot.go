@@ -23,21 +23,28 @@ import (
 //	"MANTRIDS" u32 version u32 0 u64 revision u32 backends u32 hosts
 //	backends × (u16 length, address)
 //	1024 × u32 hosts of the shard
-//	hosts × (u16 length, key, u8 flags, packed rule)
+//	hosts × (u16 length, key, u8 flags, u64 revision, packed rule)
 //	"MANTRIDE" u32 CRC-32C of everything before it
 //
-// Integers are little-endian; flags bit 0 is the subdomains flag; packed
+// Integers are little-endian; flags bit 0 is the subdomains flag; a host's
+// revision is the one its rule was last set at (hostmap.Hit.Rev); packed
 // rules are actions.Packed, their backend ids indexes into the list above.
+// Version 1, which Mantrid still reads, has no revision per host: its
+// rules get the snapshot's.
 // Written in the table's shard order, a million hosts load straight into
 // their shards (hostmap.Builder.AddOrdered).
 const (
 	snapName    = "rules.snap"
 	snapMagic   = "MANTRIDS"
 	snapEnd     = "MANTRIDE"
-	snapVersion = 1
-	flagSubs    = 1
+	snapVersion = 2
+	// snapVersionNoRevs is the version without a revision per host.
+	snapVersionNoRevs = 1
+	flagSubs          = 1
 	// shards is the number of hostmap's shards, as the snapshot lists them.
 	shards = 1024
+	// revSize is the size of a host's revision in a version 2 snapshot.
+	revSize = 8
 	// maxCount bounds the counts a header may announce, so that a damaged
 	// header cannot make the loader allocate without bound.
 	maxCount = 1 << 28
@@ -77,13 +84,15 @@ func encodeSnapshot(out io.Writer, c content, rev uint64, p *Pacer) error {
 			flags = flagSubs
 		}
 		w.u8(flags)
+		w.u64(h.Rev)
 		w.bytes(h.Rule)
 	}
 	return w.trailer(snapEnd)
 }
 
 // decodeSnapshot reads a snapshot, data, into b, a fresh builder, and
-// returns its revision; b is finished. It checks everything: the checksum,
+// returns its revision, which b's rules without one of their own get
+// (all of them in a version 1 snapshot); b is finished. It checks everything: the checksum,
 // the header, each address and key, each packed rule
 // (actions.CheckPacked) and duplicate keys; any problem is an error
 // wrapping errDamaged, and b must then be dropped. It never panics,
@@ -106,23 +115,29 @@ func decodeSnapshot(data []byte, b *hostmap.Builder) (uint64, error) {
 	le := binary.LittleEndian
 	version, rev := le.Uint32(data[8:]), le.Uint64(data[16:])
 	nb, nh := le.Uint32(data[24:]), le.Uint32(data[28:])
-	if version != snapVersion {
+	revs := revSize
+	switch version {
+	case snapVersion:
+	case snapVersionNoRevs:
+		revs = 0
+	default:
 		if crc32.Checksum(data[:len(data)-4], castagnoli) != le.Uint32(data[len(data)-4:]) {
 			return 0, damaged("checksum mismatch")
 		}
-		return 0, fmt.Errorf("snapshot version %d: this Mantrid reads version %d", version, snapVersion)
+		return 0, fmt.Errorf("snapshot version %d: this Mantrid reads versions %d and %d", version, snapVersionNoRevs, snapVersion)
 	}
+	b.SetRev(rev)
 	body := data[head : len(data)-tail]
 	var failed atomic.Bool
 	checked := make(chan error, 1)
 	go func() {
-		err := checkText(data, body, int(nb), int(nh))
+		err := checkText(data, body, int(nb), int(nh), revs)
 		if err != nil {
 			failed.Store(true)
 		}
 		checked <- err
 	}()
-	err := loadStructure(body, nb, nh, b, &failed)
+	err := loadStructure(body, nb, nh, revs, b, &failed)
 	if cerr := <-checked; cerr != nil {
 		return 0, cerr
 	}
@@ -132,9 +147,10 @@ func decodeSnapshot(data []byte, b *hostmap.Builder) (uint64, error) {
 	return rev, nil
 }
 
-// loadStructure loads body into b, checking the counts, the lengths, the
-// flags and the packed rules; it gives up early once failed is set.
-func loadStructure(body []byte, nb, nh uint32, b *hostmap.Builder, failed *atomic.Bool) error {
+// loadStructure loads body, whose host records hold revs bytes of
+// revision, into b, checking the counts, the lengths, the flags and the
+// packed rules; it gives up early once failed is set.
+func loadStructure(body []byte, nb, nh uint32, revs int, b *hostmap.Builder, failed *atomic.Bool) error {
 	if nb > maxCount || nh > maxCount {
 		return damaged("header announces %d backends and %d hosts", nb, nh)
 	}
@@ -149,7 +165,7 @@ func loadStructure(body []byte, nb, nh uint32, b *hostmap.Builder, failed *atomi
 	if err := b.StartOrdered(sizes); err != nil {
 		return err
 	}
-	if err := addHosts(body, at, int(nb), int(nh), b, failed); err != nil {
+	if err := addHosts(body, at, int(nb), int(nh), revs, b, failed); err != nil {
 		return err
 	}
 	if err := b.Finish(); err != nil {
@@ -160,9 +176,10 @@ func loadStructure(body []byte, nb, nh uint32, b *hostmap.Builder, failed *atomi
 
 // checkText computes data's checksum and then checks the text in body:
 // each of the nb backend addresses (actions.CheckBackendAddr) and each of
-// the nh host keys (a normalised rule key). It leaves lengths and counts
-// that do not add up to loadStructure, which reports them.
-func checkText(data, body []byte, nb, nh int) error {
+// the nh host keys (a normalised rule key), whose records hold revs bytes
+// of revision. It leaves lengths and counts that do not add up to
+// loadStructure, which reports them.
+func checkText(data, body []byte, nb, nh, revs int) error {
 	if crc32.Checksum(data[:len(data)-4], castagnoli) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
 		return damaged("checksum mismatch")
 	}
@@ -183,17 +200,17 @@ func checkText(data, body []byte, nb, nh int) error {
 			return nil
 		}
 		key, rest, ok := cutStr(body[at:])
-		if !ok || len(rest) < 1 {
+		if !ok || len(rest) < 1+revs {
 			return nil
 		}
 		if !canonicalKey(key) {
 			return damaged("host %d: key is not a normalised rule key", i)
 		}
-		n, err := actions.CheckPacked(rest[1:], uint32(nb))
+		n, err := actions.CheckPacked(rest[1+revs:], uint32(nb))
 		if err != nil {
 			return nil
 		}
-		at += 2 + len(key) + 1 + n
+		at += 2 + len(key) + 1 + revs + n
 	}
 	return nil
 }
@@ -240,30 +257,36 @@ func shardSizes(body []byte, at, nh int) ([]int, int, error) {
 }
 
 // addHosts checks the structure of the nh host records of body that start
-// at at, their rules naming backends below nb, and adds them to b; it
-// stops early once failed is set. checkText checks the keys.
-func addHosts(body []byte, at, nb, nh int, b *hostmap.Builder, failed *atomic.Bool) error {
+// at at, with revs bytes of revision, their rules naming backends below
+// nb, and adds them to b; it stops early once failed is set. checkText
+// checks the keys.
+func addHosts(body []byte, at, nb, nh, revs int, b *hostmap.Builder, failed *atomic.Bool) error {
 	for i := range nh {
 		if i&4095 == 0 && failed.Load() {
 			return errGaveUp
 		}
 		key, rest, ok := cutStr(body[at:])
 		switch {
-		case !ok || len(rest) < 1:
+		case !ok || len(rest) < 1+revs:
 			return damaged("host %d: truncated", i)
 		case len(key) == 0:
 			return damaged("host %d: key is not a normalised rule key", i)
 		case rest[0]&^flagSubs != 0:
 			return damaged("host %d: unknown flags %#x", i, rest[0])
 		}
-		n, err := actions.CheckPacked(rest[1:], uint32(nb))
+		var rev uint64
+		if revs > 0 {
+			rev = binary.LittleEndian.Uint64(rest[1:])
+		}
+		p := rest[1+revs:]
+		n, err := actions.CheckPacked(p, uint32(nb))
 		if err != nil {
 			return damaged("host %d: %v", i, err)
 		}
-		if err := b.AddOrdered(key, rest[1:1+n], rest[0]&flagSubs != 0); err != nil {
+		if err := b.AddOrdered(key, p[:n], rest[0]&flagSubs != 0, rev); err != nil {
 			return damaged("host %d: %v", i, err)
 		}
-		at += 2 + len(key) + 1 + n
+		at += 2 + len(key) + 1 + revs + n
 	}
 	if at != len(body) {
 		return damaged("%d bytes after the last host", len(body)-at)
