@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +56,16 @@ func mustReplace(t testing.TB, s Store, b *hostmap.Builder) uint64 {
 	rev, err := s.Replace(ctx, b)
 	require.NoError(t, err, "Replace")
 	return rev
+}
+
+// revsOf returns the revision of each of a table's rules.
+func revsOf(table *hostmap.Table) map[string]uint64 {
+	out := map[string]uint64{}
+	table.Range(func(key string, h hostmap.Hit) bool {
+		out[key] = h.Rev
+		return true
+	})
+	return out
 }
 
 // open opens the store in dir over a new table.
@@ -114,7 +126,10 @@ func TestLocalRoundTrip(t *testing.T) {
 	s.Sent(20)
 	s.End(true)
 	table.Counters().Slot(0, 0).Begin(7)
-	want := rulesOf(table)
+	want, wantRevs := rulesOf(table), revsOf(table)
+	assert.Equal(t, uint64(1), wantRevs["proxy.io"], "a replaced rule: the replace's revision")
+	assert.Equal(t, uint64(2), wantRevs["new.io"], "a set rule: its change's revision")
+	assert.Equal(t, uint64(3), wantRevs["empty.io"], "a rule set again: the last change's revision")
 	saved, err := l.SaveStats(false)
 	require.NoError(t, err)
 	assert.True(t, saved)
@@ -125,6 +140,7 @@ func TestLocalRoundTrip(t *testing.T) {
 
 	l2, table2 := open(t, dir, Options{})
 	assert.Equal(t, want, rulesOf(table2))
+	assert.Equal(t, wantRevs, revsOf(table2), "revisions after a restart (snapshot and journal)")
 	assert.Equal(t, uint64(4), l2.Revision())
 	h2, _ := table2.Get("proxy.io")
 	assert.Equal(t, actions.Counts{CompletedRequests: 1, BytesSent: 20, BytesReceived: 10}, table2.Counts(h2.Stat))
@@ -267,7 +283,7 @@ func TestLocalCompaction(t *testing.T) {
 			replaceWith(t, l, table, sampleRules)
 		}
 	}
-	want := rulesOf(table)
+	want, wantRevs := rulesOf(table), revsOf(table)
 	require.NoError(t, l.Close())
 	names, _, err := journalFiles(dir)
 	require.NoError(t, err)
@@ -281,6 +297,8 @@ func TestLocalCompaction(t *testing.T) {
 	assert.Less(t, total, int64(16<<10), "journal bytes left after compaction")
 	_, table = open(t, dir, Options{})
 	assert.Equal(t, want, rulesOf(table))
+	assert.Equal(t, wantRevs, revsOf(table), "revisions after compaction and a restart")
+	assert.Greater(t, slices.Max(slices.Collect(maps.Values(wantRevs))), uint64(152), "rules set after the replace keep their own revisions")
 }
 
 // TestLocalWriteFailure makes the journal fail: the change is refused with
