@@ -35,6 +35,10 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case api.CodeHostNotAllowed:
 		return http.StatusForbidden
+	case api.CodePreconditionFailed:
+		return http.StatusPreconditionFailed
+	case api.CodeStoreUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
 }

@@ -176,9 +176,12 @@ func ruleProblem(err error, host string) *api.Error {
 	return &api.Error{Code: actions.CodeHostDetailsNotList, Detail: "invalid rule", Host: host}
 }
 
-// storeProblem turns a store's refusal into an API error: 503, nothing
-// changed.
+// storeProblem turns a store's refusal into an API error: 412 for a
+// precondition that did not hold, else 503; nothing changed.
 func storeProblem(err error) *api.Error {
+	if errors.Is(err, store.ErrPrecondition) {
+		return conditionFailed(err)
+	}
 	detail := "the rule store could not commit the change; nothing changed: " + err.Error()
 	if errors.Is(err, store.ErrClosed) {
 		detail = "Mantrid is stopping; nothing changed"
@@ -186,7 +189,10 @@ func storeProblem(err error) *api.Error {
 	return &api.Error{Code: api.CodeStoreUnavailable, Detail: detail}
 }
 
-// oneRule answers GET, PUT and DELETE on /hostname/HOST/.
+// oneRule answers GET, PUT and DELETE on /hostname/HOST/. A rule's
+// answer carries its ETag, the revision of its last change; PUT and
+// DELETE honour If-Match and If-None-Match (preconditions), checked by
+// the store as it commits.
 func (s *Server) oneRule(w http.ResponseWriter, r *http.Request, host string) int {
 	key, err := hostmap.NormalizeKey(host)
 	if err != nil {
@@ -196,10 +202,7 @@ func (s *Server) oneRule(w http.ResponseWriter, r *http.Request, host string) in
 	case http.MethodPut:
 		return s.putRule(w, r, key)
 	case http.MethodDelete:
-		if _, _, err := s.store.Delete(r.Context(), key, store.Cond{}); err != nil {
-			return writeError(w, storeProblem(err))
-		}
-		return writeOK(w)
+		return s.deleteRule(w, r, key)
 	}
 	h, ok := s.table.Get(key)
 	if !ok {
@@ -207,6 +210,7 @@ func (s *Server) oneRule(w http.ResponseWriter, r *http.Request, host string) in
 	}
 	var rule actions.Rule
 	h.UnpackInto(&rule)
+	setETag(w, h.Rev)
 	return writeBody(w, http.StatusOK, rule.AppendJSON(make([]byte, 0, 128)))
 }
 
@@ -220,9 +224,33 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request, key string) int
 	if err != nil {
 		return writeError(w, ruleProblem(err, key))
 	}
-	if _, err := s.store.Set(r.Context(), key, rule, store.Cond{}); err != nil {
+	cond, e := preconditions(r.Header)
+	if e != nil {
+		return writeError(w, e)
+	}
+	rev, err := s.store.Set(r.Context(), key, rule, cond)
+	if err != nil {
 		return writeError(w, storeProblem(err))
 	}
-	s.log.Debug("rule set", "host", key, "action", rule.Kind.String())
+	s.log.Debug("rule set", "host", key, "action", rule.Kind.String(), "revision", rev)
+	setETag(w, rev)
+	return writeOK(w)
+}
+
+// deleteRule answers DELETE /hostname/HOST/: 200 even when the host has
+// no rule (unless a precondition asks for one), with the ETag of the
+// deletion's revision when there was one.
+func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request, key string) int {
+	cond, e := preconditions(r.Header)
+	if e != nil {
+		return writeError(w, e)
+	}
+	existed, rev, err := s.store.Delete(r.Context(), key, cond)
+	if err != nil {
+		return writeError(w, storeProblem(err))
+	}
+	if existed {
+		setETag(w, rev)
+	}
 	return writeOK(w)
 }

@@ -9,6 +9,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 )
 
 // DefaultURL is the API base URL mantrid-client uses without --url or
@@ -81,7 +82,40 @@ const (
 	// against DNS rebinding, where a web page in a browser on the same
 	// machine reaches the API under a name of the attacker's.
 	CodeHostNotAllowed = "host_not_allowed"
+	// CodePreconditionFailed (412) means a PUT or DELETE of one host sent
+	// If-Match or If-None-Match and the rule did not meet it when the
+	// change came to commit (RFC 9110 section 13.1): another write came
+	// first. Nothing changed; Detail says what the host has.
+	CodePreconditionFailed = "precondition_failed"
+	// CodePreconditionInvalid (400) means an If-Match or If-None-Match
+	// header that Mantrid cannot evaluate: not an entity-tag, a list of
+	// more than one, or an If-None-Match other than "*" on a write.
+	CodePreconditionInvalid = "precondition_invalid"
 )
+
+// AppendETag appends the ETag of a rule at revision rev: the revision in
+// decimal as a strong entity-tag, "REV" (RFC 9110 section 8.8.3).
+func AppendETag(dst []byte, rev uint64) []byte {
+	dst = append(dst, '"')
+	dst = strconv.AppendUint(dst, rev, 10)
+	return append(dst, '"')
+}
+
+// ParseETag returns the revision of an ETag that AppendETag wrote; ok is
+// false for any other entity-tag (a weak one among them).
+func ParseETag(tag string) (rev uint64, ok bool) {
+	if len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' || tag[1] == '0' {
+		return 0, false
+	}
+	digits := tag[1 : len(tag)-1]
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	rev, err := strconv.ParseUint(digits, 10, 64)
+	return rev, err == nil
+}
 
 // CheckToken reports whether tok can be sent as a bearer token: one or
 // more visible ASCII characters (0x21 to 0x7e), so no space, no line break

@@ -30,3 +30,16 @@ func TestWireShapes(t *testing.T) {
 		assert.JSONEq(t, tt.want, string(got), "value %#v", tt.v)
 	}
 }
+
+func TestETag(t *testing.T) {
+	for _, rev := range []uint64{1, 9, 10, 1 << 40, ^uint64(0)} {
+		tag := string(AppendETag(nil, rev))
+		got, ok := ParseETag(tag)
+		assert.True(t, ok, "ParseETag(%s)", tag)
+		assert.Equal(t, rev, got, "ParseETag(%s)", tag)
+	}
+	for _, tag := range []string{``, `"`, `""`, `"0"`, `"01"`, `1`, `W/"1"`, `"1 "`, `"-1"`, `"abc"`, `"18446744073709551616"`} {
+		_, ok := ParseETag(tag)
+		assert.False(t, ok, "ParseETag(%s)", tag)
+	}
+}
