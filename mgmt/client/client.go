@@ -154,13 +154,16 @@ func quoteURL(s string) string {
 }
 
 // request is one API call: method and path (already escaped, from the
-// base URL on), an optional body of size bytes (-1: unknown) and where to
-// decode a 2xx answer (nil: discard it).
+// base URL on), an optional body of size bytes (-1: unknown), its
+// precondition, where to decode a 2xx answer (nil: discard it) and where
+// to keep the answer's ETag (nil: drop it).
 type request struct {
 	method, path string
 	body         io.Reader
 	size         int64
+	cond         Precondition
 	out          any
+	etag         *string
 }
 
 // do sends req and handles its answer: a 2xx answer is decoded into req.out;
@@ -177,6 +180,9 @@ func (c *Client) do(ctx context.Context, req request) error {
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return c.errorAnswer(resp)
+	}
+	if req.etag != nil {
+		*req.etag = resp.Header.Get("ETag")
 	}
 	if req.out == nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxErrorBody))
@@ -217,6 +223,12 @@ func (c *Client) newRequest(ctx context.Context, req request) (*http.Request, er
 	}
 	if req.body != nil {
 		hreq.Header.Set("Content-Type", "application/json")
+	}
+	if req.cond.IfMatch != "" {
+		hreq.Header.Set("If-Match", req.cond.IfMatch)
+	}
+	if req.cond.IfNoneMatch {
+		hreq.Header.Set("If-None-Match", "*")
 	}
 	return hreq, nil
 }

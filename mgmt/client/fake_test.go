@@ -16,12 +16,15 @@ type recorded struct {
 	ContentType string
 	Length      int64    // Content-Length; -1 when the body came chunked
 	Encoding    []string // Transfer-Encoding
+	IfMatch     string
+	IfNoneMatch string
 }
 
 // answer is what the fake API sends back.
 type answer struct {
 	Status int
 	Body   string
+	ETag   string
 }
 
 // fakeAPI is a scripted stand-in for Mantrid's REST API: it records every
@@ -48,7 +51,7 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	f.got = append(f.got, recorded{
 		Method: r.Method, URI: r.RequestURI, Body: string(body),
 		ContentType: r.Header.Get("Content-Type"), Length: r.ContentLength,
-		Encoding: r.TransferEncoding,
+		Encoding: r.TransferEncoding, IfMatch: r.Header.Get("If-Match"), IfNoneMatch: r.Header.Get("If-None-Match"),
 	})
 	a := answer{Status: http.StatusOK, Body: `{"ok":true}`}
 	if len(f.answers) > 0 {
@@ -59,6 +62,9 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	if a.ETag != "" {
+		w.Header().Set("ETag", a.ETag)
+	}
 	w.WriteHeader(a.Status)
 	_, _ = io.WriteString(w, a.Body)
 }

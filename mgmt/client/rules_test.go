@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/mgmt/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -161,4 +162,48 @@ func TestReplaceRefused(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, 400, se.Status)
 	assert.Equal(t, "body_not_a_dict", se.API.Code)
+}
+
+// TestPreconditions checks that GetETag, SetIf and DeleteIf send
+// If-Match / If-None-Match and return the answer's ETag, and that a 412
+// comes back as a *ServerError with code precondition_failed.
+func TestPreconditions(t *testing.T) {
+	f := newFakeAPI(t,
+		answer{Status: 200, Body: `["empty",{},true]`, ETag: `"4"`},
+		answer{Status: 200, Body: `{"ok":true}`, ETag: `"5"`},
+		answer{Status: 200, Body: `{"ok":true}`, ETag: `"6"`},
+		answer{Status: 200, Body: `{"ok":true}`, ETag: `"7"`},
+		answer{Status: 412, Body: `{"error":"precondition_failed","detail":"the rule of ep.io is now at ETag \"7\"; nothing changed"}`},
+	)
+	c, err := New(f.URL)
+	require.NoError(t, err)
+	rule, etag, err := c.GetETag(t.Context(), "ep.io")
+	require.NoError(t, err)
+	assert.JSONEq(t, `["empty",{},true]`, string(rule))
+	assert.Equal(t, `"4"`, etag)
+	etag, err = c.SetIf(t.Context(), "ep.io", json.RawMessage(`["empty",{},true]`), Precondition{IfMatch: etag})
+	require.NoError(t, err)
+	assert.Equal(t, `"5"`, etag, "SetIf returns the new ETag")
+	etag, err = c.SetIf(t.Context(), "new.io", json.RawMessage(`["empty",{},true]`), Precondition{IfNoneMatch: true})
+	require.NoError(t, err)
+	assert.Equal(t, `"6"`, etag)
+	etag, err = c.DeleteIf(t.Context(), "new.io", Precondition{IfMatch: "*"})
+	require.NoError(t, err)
+	assert.Equal(t, `"7"`, etag)
+	_, err = c.SetIf(t.Context(), "ep.io", json.RawMessage(`["empty",{},true]`), Precondition{IfMatch: `"4"`})
+	var se *ServerError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 412, se.Status)
+	assert.Equal(t, api.CodePreconditionFailed, se.API.Code)
+
+	got := f.requests()
+	require.Len(t, got, 5)
+	want := []struct{ method, ifMatch, ifNoneMatch string }{
+		{"GET", "", ""}, {"PUT", `"4"`, ""}, {"PUT", "", "*"}, {"DELETE", "*", ""}, {"PUT", `"4"`, ""},
+	}
+	for i, w := range want {
+		assert.Equal(t, w.method, got[i].Method, "request %d", i)
+		assert.Equal(t, w.ifMatch, got[i].IfMatch, "request %d: If-Match", i)
+		assert.Equal(t, w.ifNoneMatch, got[i].IfNoneMatch, "request %d: If-None-Match", i)
+	}
 }
