@@ -5,7 +5,8 @@
 // first implementation, a folder on the local disk:
 //
 //	LOCK                    held (flock) by the one process using the folder
-//	rules.snap              the whole table at one revision, binary
+//	rules.snap              the whole table at one revision, binary,
+//	                        each rule with the revision of its last change
 //	journal.<16 hex digits> every change after it, appended; the name is
 //	                        the revision before its first record
 //	stats                   every host's counters, rewritten periodically
@@ -21,6 +22,11 @@
 // file carries a CRC-32C, so a crash at any moment leaves a store that
 // loads: a torn last journal record is set aside and reported, anything
 // else damaged stops the start with the file and the problem named.
+//
+// Every change has a revision, one more than the last; the table keeps
+// each rule's (hostmap.Hit.Rev), and Set and Delete may be conditional on
+// it (Cond, checked by the committer in commit order), which is what the
+// REST API's ETag and If-Match are made of.
 //
 // The package imports actions and hostmap; it knows nothing of HTTP, the
 // legacy JSON state file (its caller seeds a new store from one), gnet or
