@@ -166,12 +166,7 @@ func TestConditionalWriteRace(t *testing.T) {
 // snapshot's rules at the snapshot's revision, and a new snapshot keeps
 // the revisions.
 func TestVersion1Snapshot(t *testing.T) {
-	dir := t.TempDir()
-	for _, name := range []string{snapName, "journal.0000000000000001", statsName} {
-		data, err := os.ReadFile(filepath.Join("testdata", "v1-store", name))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
-	}
+	dir := copyStore(t, "v1-store")
 	data, err := os.ReadFile(filepath.Join(dir, snapName))
 	require.NoError(t, err)
 	require.Equal(t, uint32(snapVersionNoRevs), uint32(data[8]), "the test data is a version 1 snapshot")
@@ -201,4 +196,38 @@ func TestVersion1Snapshot(t *testing.T) {
 	_, table = open(t, dir, Options{})
 	assert.Equal(t, wantRules, rulesOf(table))
 	assert.Equal(t, wantRevs, revsOf(table), "revisions through a version 2 snapshot")
+}
+
+// copyStore copies the store folder testdata/name into a new temporary
+// folder and returns it.
+func copyStore(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := os.ReadDir(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join("testdata", name, f.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f.Name()), data, 0o644))
+	}
+	return dir
+}
+
+// TestVersion1SeededSnapshot opens a store that a Mantrid without
+// per-rule revisions seeded from a state file (testdata/v1-seeded: a
+// version 1 snapshot at revision 0): its rules get revision 1, never 0,
+// so that their ETag can be matched.
+func TestVersion1SeededSnapshot(t *testing.T) {
+	l, table := open(t, copyStore(t, "v1-seeded"), Options{})
+	assert.Equal(t, map[string]uint64{"seeded.io": 1}, revsOf(table))
+	assert.Equal(t, uint64(1), l.Revision(), "the seed is change 1")
+	rev, err := l.Set(ctx, "seeded.io", mustRule(t, `["empty",{"code":205},true]`), Cond{IfMatch: 1})
+	require.NoError(t, err, "If-Match of the seeded rule's revision")
+	assert.Equal(t, uint64(2), rev, "the first change after the seed")
+	_, err = l.Set(ctx, "seeded.io", mustRule(t, `["empty",{"code":206},true]`), Cond{IfMatch: 1})
+	assert.ErrorIs(t, err, ErrPrecondition, "the seed's ETag after a change")
+	require.NoError(t, l.Close())
+
+	_, table = open(t, l.dir, Options{})
+	assert.Equal(t, map[string]uint64{"seeded.io": 2}, revsOf(table), "after a restart")
 }

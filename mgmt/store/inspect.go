@@ -74,7 +74,7 @@ func Inspect(dir string, table *hostmap.Table) (Inspection, error) {
 			if rec.op == opDelete {
 				table.Delete(rec.key)
 			} else {
-				table.Set(rec.key, rec.Rule())
+				table.SetRev(rec.key, rec.Rule(), rec.rev)
 			}
 			return nil
 		})

@@ -166,6 +166,11 @@ func (l *Local) load(seed func(*hostmap.Builder) (map[string]actions.Counts, err
 	if err := l.replay(names); err != nil {
 		return err
 	}
+	if l.rev == 0 && l.table.Len() > 0 {
+		// A store seeded before revisions were kept per rule: its seed,
+		// whose rules read as revision 1 (decodeSnapshot), is change 1.
+		l.rev = 1
+	}
 	if err := restoreStats(filepath.Join(l.dir, statsName), l.table); err != nil {
 		l.setAside(filepath.Join(l.dir, statsName), "damaged")
 		l.log.Error("stats file damaged; set aside, counters start from zero", "err", err)

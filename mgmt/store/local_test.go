@@ -162,11 +162,15 @@ func TestLocalSeed(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, int64(5), table.Counts(h.Stat).CompletedRequests)
 	assert.Equal(t, int64(2), table.Counts(0).CompletedRequests)
+	assert.Equal(t, uint64(1), h.Rev, "the seed is change 1: no rule's revision is 0")
+	assert.Equal(t, uint64(1), l.Revision())
 	require.NoError(t, l.Close())
-	_, table = open(t, dir, Options{Seed: seed})
+	l, table = open(t, dir, Options{Seed: seed})
 	assert.Equal(t, 1, seeds, "a store that exists is not seeded again")
 	h, _ = table.Get("seeded.io")
 	assert.Equal(t, int64(5), table.Counts(h.Stat).CompletedRequests)
+	assert.Equal(t, uint64(1), h.Rev)
+	assert.Equal(t, uint64(2), mustSet(t, l, "seeded.io", mustRule(t, `["empty",{"code":204},false]`)))
 
 	failing := func(*hostmap.Builder) (map[string]actions.Counts, error) { return nil, fmt.Errorf("bad state file") }
 	_, err := Open(Options{Dir: t.TempDir(), Table: hostmap.New(1), Seed: failing})

@@ -92,7 +92,8 @@ func encodeSnapshot(out io.Writer, c content, rev uint64, p *Pacer) error {
 
 // decodeSnapshot reads a snapshot, data, into b, a fresh builder, and
 // returns its revision, which b's rules without one of their own get
-// (all of them in a version 1 snapshot); b is finished. It checks everything: the checksum,
+// (all of them in a version 1 snapshot; 1 for a snapshot at revision 0);
+// b is finished. It checks everything: the checksum,
 // the header, each address and key, each packed rule
 // (actions.CheckPacked) and duplicate keys; any problem is an error
 // wrapping errDamaged, and b must then be dropped. It never panics,
@@ -126,7 +127,9 @@ func decodeSnapshot(data []byte, b *hostmap.Builder) (uint64, error) {
 		}
 		return 0, fmt.Errorf("snapshot version %d: this Mantrid reads versions %d and %d", version, snapVersionNoRevs, snapVersion)
 	}
-	b.SetRev(rev)
+	// A store seeded before revisions were kept per rule has its seed at
+	// revision 0; its rules get 1, since no rule's revision (its ETag) is 0.
+	b.SetRev(max(rev, 1))
 	body := data[head : len(data)-tail]
 	var failed atomic.Bool
 	checked := make(chan error, 1)
