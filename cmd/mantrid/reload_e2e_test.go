@@ -204,7 +204,7 @@ func TestCheck(t *testing.T) {
 		path := filepath.Join(p.dir, "mantrid.conf")
 		stdout, stderr, code := runCheck(t, "--check", path)
 		assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-		assert.Contains(t, stdout, filepath.Join(p.dir, "state.store")+": 2 rules at revision 1")
+		assert.Contains(t, stdout, filepath.Join(p.dir, "state.store")+": 2 rules at revision 2", "the seed is change 1, the PUT change 2")
 		require.NoError(t, apiPut(p.apiURL(), "c.test", `["empty", {"code": 205}, false]`), "the store is still writable")
 		assert.True(t, p.alive())
 	})

@@ -83,6 +83,9 @@ func Inspect(dir string, table *hostmap.Table) (Inspection, error) {
 		}
 		in.TornBytes += len(data) - good
 	}
+	if in.Revision == 0 && table.Len() > 0 {
+		in.Revision = 1 // as Open counts an older Mantrid's seed
+	}
 	if err := restoreStats(filepath.Join(dir, statsName), table); err != nil && !errors.Is(err, os.ErrNotExist) {
 		in.StatsErr = err
 	}
