@@ -1,0 +1,212 @@
+package etcdstore
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/mantrid/mantrid/actions"
+	"github.com/mantrid/mantrid/hostmap"
+	"github.com/mantrid/mantrid/mgmt/store"
+	"github.com/mantrid/mantrid/mgmt/store/etcdstore/etcdtest"
+)
+
+// node is one Mantrid's store stack: a table, its Local cache, the etcd
+// follower.
+type node struct {
+	dir     string
+	table   *hostmap.Table
+	local   *store.Local
+	st      *Store
+	changes atomic.Int64 // calls of the change hook
+}
+
+// openNode opens a node on dir following etcd at endpoint.
+func openNode(t *testing.T, dir, endpoint string) *node {
+	t.Helper()
+	n := &node{dir: dir, table: hostmap.New(2)}
+	var err error
+	n.local, err = store.Open(store.Options{Dir: dir, Table: n.table, OnChange: func(string) { n.changes.Add(1) }})
+	require.NoError(t, err)
+	n.st, err = Open(Options{Endpoints: []string{endpoint}, Cache: n.local, Table: n.table, Dir: dir,
+		WriteTimeout: time.Second, ApplyTimeout: 2 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(n.close)
+	return n
+}
+
+func (n *node) close() {
+	if n.st != nil {
+		n.st.Close()
+		n.local.Close()
+		n.st = nil
+	}
+}
+
+// rule returns key's rule as JSON, or "".
+func (n *node) rule(key string) string {
+	h, ok := n.table.Get(key)
+	if !ok {
+		return ""
+	}
+	return string(h.Unpack().AppendJSON(nil))
+}
+
+// eventually waits until n's rule for key is want ("" for none).
+func (n *node) eventually(t *testing.T, key, want string, within time.Duration) {
+	t.Helper()
+	require.Eventually(t, func() bool { return n.rule(key) == want }, within, 5*time.Millisecond,
+		"rule of %s: got %q, want %q", key, n.rule(key), want)
+}
+
+func proxyTo(port int) string {
+	return fmt.Sprintf(`["proxy",{"backends":[["127.0.0.1",%d]]},false]`, port)
+}
+
+func mustRule(t testing.TB, js string) *actions.Rule {
+	t.Helper()
+	r, err := actions.ParseRule([]byte(js))
+	require.NoError(t, err, js)
+	return r
+}
+
+func TestFollowSetDeleteReplace(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	a := openNode(t, t.TempDir(), etcd.Endpoint)
+	b := openNode(t, t.TempDir(), etcd.Endpoint)
+	ctx := t.Context()
+
+	require.NoError(t, a.st.Set(ctx, "ep.io", mustRule(t, proxyTo(1))))
+	assert.Equal(t, proxyTo(1), a.rule("ep.io"), "the writer's table has the change when Set returns")
+	b.eventually(t, "ep.io", proxyTo(1), 2*time.Second)
+
+	require.NoError(t, b.st.Set(ctx, "ep.io", mustRule(t, proxyTo(2))))
+	a.eventually(t, "ep.io", proxyTo(2), 2*time.Second)
+	existed, err := a.st.Delete(ctx, "ep.io")
+	require.NoError(t, err)
+	assert.True(t, existed)
+	assert.Empty(t, a.rule("ep.io"))
+	b.eventually(t, "ep.io", "", 2*time.Second)
+	existed, err = a.st.Delete(ctx, "ep.io")
+	require.NoError(t, err)
+	assert.False(t, existed, "a second delete finds nothing")
+
+	before := b.changes.Load()
+	bl := a.table.NewBuilder(1000)
+	for i := range 1000 {
+		bl.Add(fmt.Sprintf("h%d.io", i), mustRule(t, proxyTo(3)))
+	}
+	require.NoError(t, a.st.Replace(ctx, bl))
+	assert.Equal(t, 1000, a.table.Len())
+	require.Eventually(t, func() bool { return b.table.Len() == 1000 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, proxyTo(3), b.rule("h999.io"))
+	assert.Greater(t, b.changes.Load(), before, "the change hook ran on the follower")
+
+	resp, err := a.st.cli.Get(ctx, a.st.prefix+"hosts/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	require.NoError(t, err)
+	assert.EqualValues(t, 1000, resp.Count, "the old generation was deleted")
+
+	require.NoError(t, a.st.Set(ctx, "after.io", mustRule(t, proxyTo(4))))
+	b.eventually(t, "after.io", proxyTo(4), 2*time.Second)
+	assert.Equal(t, 1001, b.table.Len())
+}
+
+func TestConditionalWrites(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	a := openNode(t, t.TempDir(), etcd.Endpoint)
+	ctx := t.Context()
+
+	rev, err := a.st.put(ctx, "ep.io", []byte(proxyTo(1)), 0, true)
+	require.NoError(t, err)
+	_, err = a.st.put(ctx, "ep.io", []byte(proxyTo(2)), 0, true)
+	assert.ErrorIs(t, err, ErrPrecondition, "If-None-Match on an existing rule")
+	require.NoError(t, a.st.waitApplied(ctx, rev, time.Second))
+	_, err = a.st.put(ctx, "ep.io", []byte(proxyTo(2)), rev-1, false)
+	assert.ErrorIs(t, err, ErrPrecondition, "a stale revision")
+	rev2, err := a.st.put(ctx, "ep.io", []byte(proxyTo(3)), rev, false)
+	require.NoError(t, err, "the current revision")
+	_, _, err = a.st.del(ctx, "ep.io", rev)
+	assert.ErrorIs(t, err, ErrPrecondition, "delete with a stale revision")
+	existed, _, err := a.st.del(ctx, "ep.io", rev2)
+	require.NoError(t, err)
+	assert.True(t, existed)
+}
+
+func TestOutageAndCatchUp(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	a := openNode(t, t.TempDir(), etcd.Endpoint)
+	bdir := t.TempDir()
+	b := openNode(t, bdir, etcd.Endpoint)
+	ctx := t.Context()
+	require.NoError(t, a.st.Set(ctx, "ep.io", mustRule(t, proxyTo(1))))
+	b.eventually(t, "ep.io", proxyTo(1), 2*time.Second)
+	require.Eventually(t, func() bool { return b.st.Status().Connected }, 3*time.Second, 10*time.Millisecond)
+
+	etcd.Stop()
+	start := time.Now()
+	err := a.st.Set(ctx, "other.io", mustRule(t, proxyTo(2)))
+	assert.ErrorIs(t, err, store.ErrUnavailable)
+	assert.Less(t, time.Since(start), 3*time.Second, "a write fails within the write timeout")
+	assert.Equal(t, proxyTo(1), a.rule("ep.io"), "rules stay as last seen")
+	require.Eventually(t, func() bool { return !b.st.Status().Connected }, 5*time.Second, 10*time.Millisecond)
+
+	b.close() // a restart during the outage: the local copy is served at once
+	openStart := time.Now()
+	b = openNode(t, bdir, etcd.Endpoint)
+	assert.Less(t, time.Since(openStart), time.Second, "the start does not wait for etcd")
+	assert.Equal(t, proxyTo(1), b.rule("ep.io"))
+	assert.False(t, b.st.Status().Connected)
+
+	etcd.Restart()
+	require.Eventually(t, func() bool { return a.st.Status().Connected && b.st.Status().Connected },
+		5*time.Second, 10*time.Millisecond)
+	changed := time.Now()
+	require.NoError(t, a.st.Set(ctx, "back.io", mustRule(t, proxyTo(3))))
+	b.eventually(t, "back.io", proxyTo(3), time.Second)
+	t.Logf("after reconnect: change on every node in %s", time.Since(changed))
+}
+
+func TestCompactionForcesReload(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	a := openNode(t, t.TempDir(), etcd.Endpoint)
+	bdir := t.TempDir()
+	b := openNode(t, bdir, etcd.Endpoint)
+	ctx := t.Context()
+	for i := range 20 {
+		require.NoError(t, a.st.Set(ctx, fmt.Sprintf("h%d.io", i), mustRule(t, proxyTo(1))))
+	}
+	b.eventually(t, "h19.io", proxyTo(1), 2*time.Second)
+	b.close()
+	m, err := readMark(bdir)
+	require.NoError(t, err)
+	require.Positive(t, m.Revision)
+
+	for i := range 10 { // while b is away: deletions and changes
+		_, err := a.st.Delete(ctx, fmt.Sprintf("h%d.io", i))
+		require.NoError(t, err)
+	}
+	require.NoError(t, a.st.Set(ctx, "h15.io", mustRule(t, proxyTo(2))))
+	require.NoError(t, a.st.Set(ctx, "new.io", mustRule(t, proxyTo(3))))
+	compacted := etcd.Compact()
+	require.Greater(t, compacted, m.Revision)
+
+	b = openNode(t, bdir, etcd.Endpoint)
+	b.eventually(t, "new.io", proxyTo(3), 3*time.Second)
+	assert.Equal(t, rulesJSON(a.table), rulesJSON(b.table), "the reload lost nothing and kept nothing deleted")
+	assert.Empty(t, b.rule("h0.io"))
+	assert.Equal(t, proxyTo(2), b.rule("h15.io"))
+}
+
+func rulesJSON(t *hostmap.Table) map[string]string {
+	out := map[string]string{}
+	t.Range(func(key string, h hostmap.Hit) bool {
+		out[key] = string(h.Unpack().AppendJSON(nil))
+		return true
+	})
+	return out
+}
