@@ -37,7 +37,8 @@ func Start(t testing.TB) *Server {
 	cfg := embed.NewConfig()
 	cfg.Name = "test"
 	cfg.Dir = t.TempDir()
-	cfg.LogLevel = "error"
+	cfg.LogLevel = "fatal"
+	cfg.UnsafeNoFsync = true // a test's data need not survive a crash
 	cu := url.URL{Scheme: "http", Host: freeAddr(t)}
 	pu := url.URL{Scheme: "http", Host: freeAddr(t)}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
