@@ -53,9 +53,9 @@ type Options struct {
 	Username, Password string
 	// TLS, when set, is used for the connections to etcd.
 	TLS *tls.Config
-	// Cache is the node's local store: it holds the last rules seen, feeds
-	// Table and calls the change hook. The caller opens it before and
-	// closes it after the Store.
+	// Cache (required) is the node's local store: it holds the last
+	// rules seen, feeds Table and calls the change hook. The caller opens
+	// it before and closes it after the Store.
 	Cache *store.Local
 	// Table is the rule table Cache feeds.
 	Table *hostmap.Table
@@ -107,6 +107,9 @@ func Open(o Options) (*Store, error) {
 	if len(o.Endpoints) == 0 {
 		return nil, errors.New("etcd: no endpoints")
 	}
+	if o.Cache == nil || o.Table == nil {
+		return nil, errors.New("etcd: no local store (Cache, Table)")
+	}
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
@@ -122,7 +125,7 @@ func Open(o Options) (*Store, error) {
 		return nil, fmt.Errorf("etcd: %w", err)
 	}
 	s := &Store{cli: cli, prefix: o.Prefix, cache: o.Cache, table: o.Table, dir: o.Dir, log: o.Logger,
-		wtimeout: cmp(o.WriteTimeout, DefaultWriteTimeout), atimeout: cmp(o.ApplyTimeout, DefaultApplyTimeout),
+		wtimeout: orDefault(o.WriteTimeout, DefaultWriteTimeout), atimeout: orDefault(o.ApplyTimeout, DefaultApplyTimeout),
 		advanced: make(chan struct{}), since: time.Now()}
 	if m, err := readMark(o.Dir); err != nil {
 		s.log.Warn("etcd revision file unreadable; the rules will be reloaded from etcd", "err", err)
@@ -136,7 +139,8 @@ func Open(o Options) (*Store, error) {
 	return s, nil
 }
 
-func cmp(v, def time.Duration) time.Duration {
+// orDefault returns v, or def when v is not positive.
+func orDefault(v, def time.Duration) time.Duration {
 	if v <= 0 {
 		return def
 	}

@@ -210,3 +210,28 @@ func rulesJSON(t *hostmap.Table) map[string]string {
 	})
 	return out
 }
+
+// TestCutOffNodeCatchesUp: a node whose etcd member is down while the
+// others keep quorum misses the changes made meanwhile through them, and
+// gets them once its member is back.
+func TestCutOffNodeCatchesUp(t *testing.T) {
+	members := etcdtest.StartCluster(t, 3)
+	a := openNode(t, t.TempDir(), members[0].Endpoint)
+	b := openNode(t, t.TempDir(), members[2].Endpoint)
+	ctx := t.Context()
+	require.NoError(t, a.st.Set(ctx, "ep.io", mustRule(t, proxyTo(1))))
+	b.eventually(t, "ep.io", proxyTo(1), 3*time.Second)
+
+	members[2].Stop()
+	require.Eventually(t, func() bool { return !b.st.Status().Connected }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, a.st.Set(ctx, "while.io", mustRule(t, proxyTo(2))), "the other two members keep quorum")
+	existed, err := a.st.Delete(ctx, "ep.io")
+	require.NoError(t, err)
+	require.True(t, existed)
+	assert.Equal(t, proxyTo(1), b.rule("ep.io"), "the cut-off node serves its rules as last seen")
+
+	members[2].Restart()
+	b.eventually(t, "while.io", proxyTo(2), 5*time.Second)
+	b.eventually(t, "ep.io", "", time.Second)
+	require.Eventually(t, func() bool { return b.st.Status().Connected }, 5*time.Second, 10*time.Millisecond)
+}

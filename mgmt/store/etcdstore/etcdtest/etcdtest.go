@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +23,7 @@ import (
 // startTimeout bounds the wait for the server to be ready.
 const startTimeout = 20 * time.Second
 
-// Server is one etcd member. Stop and Start stop and restart it on the
+// Server is one etcd member. Stop and Restart stop and restart it on the
 // same ports and data, for outage tests.
 type Server struct {
 	t   testing.TB
@@ -32,42 +34,69 @@ type Server struct {
 }
 
 // Start starts a one-member cluster; the test's cleanup stops it.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return StartCluster(t, 1)[0] }
+
+// StartCluster starts a cluster of n members (for quorum tests); the
+// test's cleanup stops them.
+func StartCluster(t testing.TB, n int) []*Server {
 	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Name = "test"
-	cfg.Dir = t.TempDir()
-	cfg.LogLevel = "fatal"
-	cfg.UnsafeNoFsync = true // a test's data need not survive a crash
-	cu := url.URL{Scheme: "http", Host: freeAddr(t)}
-	pu := url.URL{Scheme: "http", Host: freeAddr(t)}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	s := &Server{t: t, cfg: cfg, Endpoint: cu.String()}
-	s.Restart()
-	t.Cleanup(s.Stop)
-	return s
+	members := make([]*Server, n)
+	var initial []string
+	for i := range members {
+		cfg := embed.NewConfig()
+		cfg.Name = fmt.Sprintf("m%d", i)
+		cfg.Dir = t.TempDir()
+		cfg.LogLevel = "fatal"
+		cfg.UnsafeNoFsync = true // a test's data need not survive a crash
+		cu := url.URL{Scheme: "http", Host: freeAddr(t)}
+		pu := url.URL{Scheme: "http", Host: freeAddr(t)}
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{cu}, []url.URL{cu}
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{pu}, []url.URL{pu}
+		initial = append(initial, cfg.Name+"="+pu.String())
+		members[i] = &Server{t: t, cfg: cfg, Endpoint: cu.String()}
+	}
+	var wg sync.WaitGroup
+	for _, m := range members {
+		m.cfg.InitialCluster = strings.Join(initial, ",")
+		t.Cleanup(m.Stop)
+		wg.Go(m.start) // the members wait for each other
+	}
+	wg.Wait()
+	for _, m := range members {
+		if m.e == nil {
+			t.Fatalf("etcd member %s did not start", m.cfg.Name)
+		}
+	}
+	return members
 }
 
-// Restart starts the member again after Stop (the first start, from Start).
+// start starts the member and waits until it is ready; on failure m.e
+// stays nil and the error is logged.
+func (m *Server) start() {
+	e, err := embed.StartEtcd(m.cfg)
+	if err != nil {
+		m.t.Errorf("etcd member %s did not start: %v", m.cfg.Name, err)
+		return
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+		m.e = e
+	case <-time.After(startTimeout):
+		e.Close()
+		m.t.Errorf("etcd member %s not ready within %s", m.cfg.Name, startTimeout)
+	}
+}
+
+// Restart starts the member again after Stop, on the same ports and data.
 func (s *Server) Restart() {
 	s.t.Helper()
 	if s.e != nil {
 		return
 	}
-	s.cfg.ClusterState = embed.ClusterStateFlagNew
-	e, err := embed.StartEtcd(s.cfg)
-	if err != nil {
-		s.t.Fatalf("etcd did not start: %v", err)
+	s.start()
+	if s.e == nil {
+		s.t.FailNow()
 	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(startTimeout):
-		e.Close()
-		s.t.Fatalf("etcd not ready within %s", startTimeout)
-	}
-	s.e = e
 }
 
 // Stop stops the member; its data stays for Restart.
