@@ -158,7 +158,8 @@ func TestOutageAndCatchUp(t *testing.T) {
 	b.close() // a restart during the outage: the local copy is served at once
 	openStart := time.Now()
 	b = openNode(t, bdir, etcd.Endpoint)
-	assert.Less(t, time.Since(openStart), time.Second, "the start does not wait for etcd")
+	t.Logf("open with etcd down: %s", time.Since(openStart))
+	assert.Less(t, time.Since(openStart), 2*time.Second, "the start does not wait for etcd")
 	assert.Equal(t, proxyTo(1), b.rule("ep.io"))
 	assert.False(t, b.st.Status().Connected)
 
@@ -224,7 +225,10 @@ func TestCutOffNodeCatchesUp(t *testing.T) {
 
 	members[2].Stop()
 	require.Eventually(t, func() bool { return !b.st.Status().Connected }, 5*time.Second, 10*time.Millisecond)
-	require.NoError(t, a.st.Set(ctx, "while.io", mustRule(t, proxyTo(2))), "the other two members keep quorum")
+	// The other two members keep quorum; a write may fail while they
+	// elect a leader, when the stopped member was it.
+	require.Eventually(t, func() bool { return a.st.Set(ctx, "while.io", mustRule(t, proxyTo(2))) == nil },
+		10*time.Second, 100*time.Millisecond, "writes through the members that keep quorum")
 	existed, err := a.st.Delete(ctx, "ep.io")
 	require.NoError(t, err)
 	require.True(t, existed)
