@@ -5,7 +5,7 @@ FUZZTIME  ?= 1m
 TESTFLAGS ?=
 BENCHFLAGS ?=
 
-.PHONY: all build run test test-deps fuzz lint clean bench-deps bench soak
+.PHONY: all build run test test-deps fuzz lint clean bench-deps bench soak fleet-deps fleet
 
 all: build
 
@@ -68,6 +68,14 @@ SOAKFLAGS ?=
 soak: build
 	$(if $(filter 1,$(RACE)),$(GO) build -race -o $(BIN)/mantrid-race ./cmd/mantrid)
 	$(GO) run ./bench/soak -mantrid $(if $(filter 1,$(RACE)),$(BIN)/mantrid-race,$(BIN)/mantrid) -d $(SOAKTIME) $(SOAKFLAGS)
+
+## fleet-deps: install etcd (Debian/Ubuntu, as root: etcd-server, etcd-client) for `make fleet`, when missing
+fleet-deps:
+	@command -v etcd >/dev/null 2>&1 || { apt-get install -y -q etcd-server etcd-client || { apt-get update -q && apt-get install -y -q etcd-server etcd-client; }; }
+
+## fleet: build, then run a local demo fleet: an etcd server and three nodes on loopback ports (commands to try are printed; Ctrl-C stops all)
+fleet: build
+	BIN=$(BIN) sh examples/fleet.sh
 
 clean:
 	rm -rf $(BIN)

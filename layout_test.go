@@ -31,24 +31,26 @@ var layers = map[string]int{
 	"httpparse": 0, "actions": 0,
 	"hostmap": 1, "static": 1, "mgmt/api": 1,
 	"mgmt/state": 2, "mgmt/store": 2, "loop": 2, "mgmt/client": 2,
-	"mgmt":        3,
+	"mgmt": 3, "mgmt/store/etcdstore": 3, "mgmt/store/etcdstore/etcdtest": 1,
 	"cmd/mantrid": 4, "cmd/mantrid-client": 4,
 }
 
 // allowedExternal lists the non-stdlib imports each package may use directly.
 var allowedExternal = map[string][]string{
-	"httpparse":          {},
-	"hostmap":            {"github.com/cespare/xxhash/v2"},
-	"actions":            {"github.com/bytedance/sonic"},
-	"static":             {},
-	"mgmt/state":         {"github.com/bytedance/sonic"},
-	"mgmt/store":         {},
-	"mgmt/api":           {"github.com/bytedance/sonic"},
-	"loop":               {"github.com/panjf2000/gnet/v2"},
-	"mgmt":               {"github.com/bytedance/sonic"},
-	"mgmt/client":        {"github.com/bytedance/sonic"},
-	"cmd/mantrid":        {"github.com/urfave/cli/v2"},
-	"cmd/mantrid-client": {"github.com/urfave/cli/v2", "github.com/bytedance/sonic"},
+	"httpparse":                     {},
+	"hostmap":                       {"github.com/cespare/xxhash/v2"},
+	"actions":                       {"github.com/bytedance/sonic"},
+	"static":                        {},
+	"mgmt/state":                    {"github.com/bytedance/sonic"},
+	"mgmt/store":                    {},
+	"mgmt/store/etcdstore":          {"go.etcd.io/etcd/client/v3", "go.uber.org/zap"},
+	"mgmt/store/etcdstore/etcdtest": {"go.etcd.io/etcd/server/v3/embed", "go.etcd.io/etcd/api/v3/etcdserverpb"},
+	"mgmt/api":                      {"github.com/bytedance/sonic"},
+	"loop":                          {"github.com/panjf2000/gnet/v2"},
+	"mgmt":                          {"github.com/bytedance/sonic"},
+	"mgmt/client":                   {"github.com/bytedance/sonic"},
+	"cmd/mantrid":                   {"github.com/urfave/cli/v2"},
+	"cmd/mantrid-client":            {"github.com/urfave/cli/v2", "github.com/bytedance/sonic"},
 }
 
 // forbiddenImports lists packages a package must not import itself (prefix
@@ -61,14 +63,15 @@ var forbiddenImports = map[string][]string{
 // forbiddenDeps lists packages that must not appear anywhere in a package's
 // transitive dependencies (prefix match).
 var forbiddenDeps = map[string][]string{
-	"httpparse":          {"net/http", "fmt", "encoding/json"},
-	"loop":               {module + "/mgmt"},
-	"mgmt":               {"github.com/panjf2000/gnet", module + "/loop"},
-	"mgmt/state":         {"github.com/panjf2000/gnet", module + "/loop"},
-	"mgmt/store":         {"github.com/panjf2000/gnet", module + "/loop"},
-	"mgmt/api":           {"github.com/panjf2000/gnet", module + "/loop"},
-	"mgmt/client":        {"github.com/panjf2000/gnet", module + "/loop"},
-	"cmd/mantrid-client": {"github.com/panjf2000/gnet", module + "/loop"},
+	"httpparse":            {"net/http", "fmt", "encoding/json"},
+	"loop":                 {module + "/mgmt"},
+	"mgmt":                 {"github.com/panjf2000/gnet", module + "/loop"},
+	"mgmt/state":           {"github.com/panjf2000/gnet", module + "/loop"},
+	"mgmt/store":           {"github.com/panjf2000/gnet", module + "/loop"},
+	"mgmt/store/etcdstore": {"github.com/panjf2000/gnet", module + "/loop"},
+	"mgmt/api":             {"github.com/panjf2000/gnet", module + "/loop"},
+	"mgmt/client":          {"github.com/panjf2000/gnet", module + "/loop"},
+	"cmd/mantrid-client":   {"github.com/panjf2000/gnet", module + "/loop"},
 }
 
 func listPackages(t *testing.T) []pkg {

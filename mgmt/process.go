@@ -34,6 +34,20 @@ type Process struct {
 	// were left out when the store was created from it (ServerOptions.
 	// RefusedRules); 0 when none or not known.
 	RefusedRules int64 `json:"refused_rules"`
+	// Etcd is the link to etcd of a node of a fleet (ServerOptions.Etcd);
+	// absent with the local store.
+	Etcd *EtcdStatus `json:"etcd,omitempty"`
+}
+
+// EtcdStatus is the state of a fleet node's link to etcd.
+type EtcdStatus struct {
+	// Connected reports whether etcd answers; when false, rules are served
+	// as last seen and writes get 503 store_unavailable.
+	Connected bool `json:"connected"`
+	// Since is when Connected last changed (RFC 3339).
+	Since string `json:"since"`
+	// Revision is the etcd revision this node's rules reflect.
+	Revision int64 `json:"revision"`
 }
 
 // isProcessPath reports whether an escaped request path names /process/.
@@ -53,6 +67,9 @@ func (s *Server) process(w http.ResponseWriter, r *http.Request) int {
 	p := readProcess()
 	if s.opts.RefusedRules != nil {
 		p.RefusedRules = s.opts.RefusedRules()
+	}
+	if s.opts.Etcd != nil {
+		p.Etcd = s.opts.Etcd()
 	}
 	return writeJSON(w, p)
 }

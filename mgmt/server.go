@@ -84,6 +84,8 @@ type ServerOptions struct {
 	// RefusedRules, when set, gives GET /process/ its refused_rules: the
 	// rules of the state file left out when the store was created.
 	RefusedRules func() int64
+	// Etcd, when set, gives GET /process/ its etcd member (a fleet node).
+	Etcd func() *EtcdStatus
 	// Bulk runs the reading and checking of bulk bodies (PUT /hostname/,
 	// PUT /state/); nil runs them as they are.
 	Bulk *store.LowPriority

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mantrid/mantrid/mgmt/store/etcdstore"
 )
 
 // DefaultConfigPath is read when no -c/--config is given and the file exists.
@@ -88,6 +90,18 @@ type Config struct {
 	ManagementInsecure  bool
 	ManagementHosts     []string
 
+	// The fleet (fleet.go): with EtcdEndpoints set (etcd client URLs), the
+	// rules live in etcd under EtcdPrefix (default "/mantrid/") and the
+	// store folder is this node's copy. EtcdUsername with the password in
+	// EtcdPasswordFile authenticates; EtcdCAFile, EtcdCertFile and
+	// EtcdKeyFile set up TLS. NodeName names this node (default: the
+	// machine's hostname).
+	EtcdEndpoints                         []string
+	EtcdPrefix                            string
+	EtcdUsername, EtcdPasswordFile        string
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	NodeName                              string
+
 	// bindDefaulted and mgmtDefaulted record that the lists hold defaults, so
 	// that the first value in the file replaces them instead of adding.
 	bindDefaulted, mgmtDefaulted bool
@@ -118,6 +132,7 @@ func DefaultConfig() Config {
 		MaxDialsPerBackend: 128,
 		MaxSpin:            10000,
 		MaxPipelined:       1 << 20,
+		EtcdPrefix:         etcdstore.DefaultPrefix,
 		bindDefaulted:      true,
 		mgmtDefaulted:      true,
 	}
@@ -176,6 +191,15 @@ func configNames() map[string]setter {
 		"management_token_file": {false, func(c *Config, v string) error { return setPath(&c.ManagementTokenFile, v) }},
 		"management_insecure":   {false, func(c *Config, v string) error { return setBool(&c.ManagementInsecure, v) }},
 		"management_hosts":      {false, setManagementHosts},
+
+		"etcd_endpoints":     {false, setEtcdEndpoints},
+		"etcd_prefix":        {false, setEtcdPrefix},
+		"etcd_username":      {false, func(c *Config, v string) error { c.EtcdUsername = v; return nil }},
+		"etcd_password_file": {false, func(c *Config, v string) error { return setPath(&c.EtcdPasswordFile, v) }},
+		"etcd_ca_file":       {false, func(c *Config, v string) error { return setPath(&c.EtcdCAFile, v) }},
+		"etcd_cert_file":     {false, func(c *Config, v string) error { return setPath(&c.EtcdCertFile, v) }},
+		"etcd_key_file":      {false, func(c *Config, v string) error { return setPath(&c.EtcdKeyFile, v) }},
+		"node_name":          {false, func(c *Config, v string) error { c.NodeName = v; return nil }},
 	}
 }
 
@@ -259,7 +283,7 @@ func (c *Config) Validate() error {
 	if c.StateFile == "" {
 		return errors.New("state_file is empty")
 	}
-	return nil
+	return c.validateEtcd()
 }
 
 func addAddr(list *[]string, defaulted *bool, v string) error {

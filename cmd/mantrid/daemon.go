@@ -19,6 +19,7 @@ import (
 	"github.com/mantrid/mantrid/loop"
 	"github.com/mantrid/mantrid/mgmt"
 	"github.com/mantrid/mantrid/mgmt/store"
+	"github.com/mantrid/mantrid/mgmt/store/etcdstore"
 	"github.com/mantrid/mantrid/static"
 )
 
@@ -33,7 +34,8 @@ type daemon struct {
 	nofile  uint64 // the file descriptor limit, for max_connections = 0
 	log     *slog.Logger
 	table   *hostmap.Table
-	store   *store.Local // nil once handed to a new process (upgrade.go)
+	store   *store.Local     // nil once handed to a new process (upgrade.go)
+	fleet   *etcdstore.Store // with etcd_endpoints: the store the API writes through (fleet.go)
 	eng     *loop.Engine
 	api     *mgmt.Server   // nil once handed over
 	mlns    []*apiListener // the API's listeners
@@ -90,15 +92,26 @@ func (d *daemon) openStore() error {
 	d.store = st
 	d.log.Info("rules loaded", "store", d.cfg.StorePath(), "rules", d.table.Len(), "revision", st.Revision(),
 		"took", time.Since(start).Round(time.Millisecond))
+	var writes store.Store = st
+	var etcdStatus func() *mgmt.EtcdStatus
+	if len(d.cfg.EtcdEndpoints) > 0 {
+		if err := d.openFleet(); err != nil {
+			st.Close()
+			d.store = nil
+			return err
+		}
+		writes, etcdStatus = d.fleet, d.etcdStatus
+	}
 	refused := newRefusedRules(refusedPath(d.cfg.StateFile))
 	if n := refused.Count(); n != 0 {
 		d.log.Warn("rules of the state file were refused when the store was created", "refused_rules", n,
 			"file", refusedPath(d.cfg.StateFile))
 	}
-	d.api = mgmt.NewServer(d.table, st, mgmt.ServerOptions{
+	d.api = mgmt.NewServer(d.table, writes, mgmt.ServerOptions{
 		Logger:       d.log,
 		SaveStats:    func() error { _, err := st.SaveStats(true); return err },
 		RefusedRules: refused.Count,
+		Etcd:         etcdStatus,
 		Bulk:         bulk,
 		AfterBulk:    func() { bulk.Run(func(*store.Pacer) { returnMemory() }) },
 		Token:        d.mgmtToken,
@@ -190,9 +203,7 @@ func (d *daemon) run(lns []loop.Listener, mlns []net.Listener, up *upgradeLink, 
 		d.log.Info("stopped; the store was handed over", "to_pid", handedTo)
 		return nil
 	}
-	_, saveErr := d.store.SaveStats(true)
-	closeErr := d.store.Close()
-	if err := errors.Join(saveErr, closeErr); err != nil {
+	if err := d.closeStore(); err != nil {
 		return errors.Join(fatal, fmt.Errorf("saving the counters: %w", err))
 	}
 	if fatal != nil {

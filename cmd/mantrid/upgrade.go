@@ -189,11 +189,10 @@ func (d *daemon) releaseStore() error {
 		d.log.Warn("upgrade: the REST API did not stop cleanly", "err", err)
 	}
 	d.maint()
-	_, saveErr := d.store.SaveStats(true)
-	closeErr := d.store.Close()
+	err := d.closeStore()
 	d.store, d.api, d.mlns = nil, nil, nil
 	d.log.Info("upgrade: REST API stopped, counters saved, store closed; the new process takes them")
-	return errors.Join(saveErr, closeErr)
+	return err
 }
 
 // takeStoreBack undoes releaseStore after a failed upgrade.

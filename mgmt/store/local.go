@@ -108,6 +108,7 @@ type op struct {
 	existed bool
 	skip    bool
 	rev     uint64 // the change's revision, once committed
+	at      uint64 // the revision asked for (SetAt …), or 0 for the next
 	err     error
 	done    chan struct{}
 }
@@ -334,6 +335,29 @@ func (l *Local) Replace(ctx context.Context, b *hostmap.Builder) (uint64, error)
 	return o.rev, err
 }
 
+// SetAt, DeleteAt and ReplaceAt commit like Set, Delete and Replace, with
+// the change at revision at, or at the next revision if at is not above
+// the store's (revisions only grow). A store that follows another's
+// revisions (etcdstore: etcd's) uses them, so that a rule's revision, its
+// ETag, is the same on every node.
+func (l *Local) SetAt(ctx context.Context, key string, r *actions.Rule, at uint64) (uint64, error) {
+	o, err := l.submit(ctx, &op{kind: opSet, key: key, rule: r, at: at})
+	return o.rev, err
+}
+
+// DeleteAt: see SetAt.
+func (l *Local) DeleteAt(ctx context.Context, key string, at uint64) (bool, uint64, error) {
+	o, err := l.submit(ctx, &op{kind: opDelete, key: key, at: at})
+	return o.existed, o.rev, err
+}
+
+// ReplaceAt: see SetAt. Rules of b given a revision (Builder.AddRev) keep
+// it; the others get the replace's.
+func (l *Local) ReplaceAt(ctx context.Context, b *hostmap.Builder, at uint64) (uint64, error) {
+	o, err := l.submit(ctx, &op{kind: opReplace, build: b, at: at})
+	return o.rev, err
+}
+
 // submit hands o to the committer and waits for it. Once queued, a change
 // is committed even if ctx ends: the caller only stops waiting.
 func (l *Local) submit(ctx context.Context, o *op) (*op, error) {
@@ -429,7 +453,7 @@ func (l *Local) commitChanges(ops []*op) {
 				continue
 			}
 		}
-		rev++
+		rev = max(rev+1, o.at)
 		o.rev = rev
 		buf = appendRecord(buf, rev, o.key, o.rule)
 		if len(ops) > 1 {
@@ -508,7 +532,7 @@ func (l *Local) append(b []byte) error {
 func (l *Local) replace(o *op) {
 	defer close(o.done)
 	var err error
-	rev := l.rev + 1
+	rev := max(l.rev+1, o.at)
 	o.build.SetRev(rev)
 	l.bulk.Run(func(p *Pacer) {
 		if err = l.writeSnapshot(o.build.Cut(), rev, p); err == nil {
