@@ -30,7 +30,7 @@ type pkg struct {
 var layers = map[string]int{
 	"httpparse": 0, "actions": 0,
 	"hostmap": 1, "static": 1, "mgmt/api": 1,
-	"mgmt/state": 2, "mgmt/store": 2, "loop": 2, "mgmt/client": 2,
+	"mgmt/state": 2, "mgmt/store": 2, "loop": 2, "mgmt/client": 2, "mgmt/fleet": 2,
 	"mgmt":        3,
 	"cmd/mantrid": 4, "cmd/mantrid-client": 4,
 }
@@ -47,6 +47,7 @@ var allowedExternal = map[string][]string{
 	"loop":               {"github.com/panjf2000/gnet/v2"},
 	"mgmt":               {"github.com/bytedance/sonic"},
 	"mgmt/client":        {"github.com/bytedance/sonic"},
+	"mgmt/fleet":         {"go.etcd.io/etcd/client/v3"},
 	"cmd/mantrid":        {"github.com/urfave/cli/v2"},
 	"cmd/mantrid-client": {"github.com/urfave/cli/v2", "github.com/bytedance/sonic"},
 }
@@ -68,6 +69,7 @@ var forbiddenDeps = map[string][]string{
 	"mgmt/store":         {"github.com/panjf2000/gnet", module + "/loop"},
 	"mgmt/api":           {"github.com/panjf2000/gnet", module + "/loop"},
 	"mgmt/client":        {"github.com/panjf2000/gnet", module + "/loop"},
+	"mgmt/fleet":         {"github.com/panjf2000/gnet", module + "/loop", module + "/mgmt/store"},
 	"cmd/mantrid-client": {"github.com/panjf2000/gnet", module + "/loop"},
 }
 

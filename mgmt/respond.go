@@ -35,6 +35,8 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case api.CodeHostNotAllowed:
 		return http.StatusForbidden
+	case api.CodeStoreUnavailable, api.CodeFleetUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
 }
