@@ -10,6 +10,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 // testEtcd is a one-member etcd run in-process on loopback ports.
@@ -87,6 +89,12 @@ func (e *testEtcd) client(t *testing.T) *clientv3.Client {
 		Endpoints:   []string{e.clientURL.String()},
 		DialTimeout: 2 * time.Second,
 		Logger:      zap.NewNop(),
+		// Reconnect fast after the test restarts etcd: gRPC's default
+		// backoff grows to minutes.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, MaxDelay: 300 * time.Millisecond},
+			MinConnectTimeout: time.Second,
+		})},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })

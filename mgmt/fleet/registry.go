@@ -29,6 +29,10 @@ const (
 	DefaultRetry = time.Second
 	// DefaultCallTimeout bounds each etcd call of the registry.
 	DefaultCallTimeout = 3 * time.Second
+	// RevokeTimeout bounds the revoke of Close, so that a node stopping
+	// while etcd is down does not wait long; its key then goes when the
+	// lease expires.
+	RevokeTimeout = time.Second
 )
 
 // NodesDir is the folder of the node keys under the prefix.
@@ -173,7 +177,7 @@ func (r *Registry) Lease() clientv3.LeaseID {
 }
 
 // Close stops keeping the node registered and revokes its lease, which
-// deletes its key at once (waiting at most DefaultCallTimeout for etcd).
+// deletes its key at once (waiting at most RevokeTimeout for etcd).
 // Later calls do nothing.
 func (r *Registry) Close() error {
 	var err error
@@ -181,7 +185,7 @@ func (r *Registry) Close() error {
 		close(r.stop)
 		<-r.done
 		if id := r.Lease(); id != 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), DefaultCallTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), RevokeTimeout)
 			defer cancel()
 			if _, rerr := r.opts.Client.Revoke(ctx, id); rerr != nil {
 				err = fmt.Errorf("fleet: revoking the lease of node %s: %w", r.opts.Name, rerr)
