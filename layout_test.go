@@ -30,7 +30,7 @@ type pkg struct {
 var layers = map[string]int{
 	"httpparse": 0, "actions": 0,
 	"hostmap": 1, "static": 1, "mgmt/api": 1,
-	"mgmt/state": 2, "mgmt/store": 2, "loop": 2, "mgmt/client": 2,
+	"mgmt/state": 2, "mgmt/store": 2, "loop": 2, "mgmt/client": 2, "mgmt/fleet": 2,
 	"mgmt": 3, "mgmt/store/etcdstore": 3, "mgmt/store/etcdstore/etcdtest": 1,
 	"cmd/mantrid": 4, "cmd/mantrid-client": 4,
 }
@@ -43,12 +43,13 @@ var allowedExternal = map[string][]string{
 	"static":                        {},
 	"mgmt/state":                    {"github.com/bytedance/sonic"},
 	"mgmt/store":                    {},
-	"mgmt/store/etcdstore":          {"go.etcd.io/etcd/client/v3", "go.uber.org/zap"},
+	"mgmt/store/etcdstore":          {"go.etcd.io/etcd/client/v3", "go.etcd.io/etcd/api/v3/mvccpb", "go.uber.org/zap"},
 	"mgmt/store/etcdstore/etcdtest": {"go.etcd.io/etcd/server/v3/embed", "go.etcd.io/etcd/api/v3/etcdserverpb"},
 	"mgmt/api":                      {"github.com/bytedance/sonic"},
 	"loop":                          {"github.com/panjf2000/gnet/v2"},
 	"mgmt":                          {"github.com/bytedance/sonic"},
 	"mgmt/client":                   {"github.com/bytedance/sonic"},
+	"mgmt/fleet":                    {"go.etcd.io/etcd/client/v3"},
 	"cmd/mantrid":                   {"github.com/urfave/cli/v2"},
 	"cmd/mantrid-client":            {"github.com/urfave/cli/v2", "github.com/bytedance/sonic"},
 }
@@ -71,6 +72,7 @@ var forbiddenDeps = map[string][]string{
 	"mgmt/store/etcdstore": {"github.com/panjf2000/gnet", module + "/loop"},
 	"mgmt/api":             {"github.com/panjf2000/gnet", module + "/loop"},
 	"mgmt/client":          {"github.com/panjf2000/gnet", module + "/loop"},
+	"mgmt/fleet":           {"github.com/panjf2000/gnet", module + "/loop", module + "/mgmt/store"},
 	"cmd/mantrid-client":   {"github.com/panjf2000/gnet", module + "/loop"},
 }
 

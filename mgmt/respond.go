@@ -37,7 +37,7 @@ func statusOf(code string) int {
 		return http.StatusForbidden
 	case api.CodePreconditionFailed:
 		return http.StatusPreconditionFailed
-	case api.CodeStoreUnavailable:
+	case api.CodeStoreUnavailable, api.CodeFleetUnavailable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest

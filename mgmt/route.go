@@ -17,6 +17,7 @@ const (
 	resHostStats                 // /stats/HOST/
 	resState                     // /state/
 	resRoot                      // /: no method, 405 as in the first Mantrid
+	resFleet                     // /fleet/
 )
 
 // allowHeader returns res's methods, as sent in Allow with a 405. For
@@ -53,7 +54,7 @@ func allows(res resource, method string) bool {
 // notAllowedDetail is the detail of a 405 for res.
 func notAllowedDetail(res resource) string {
 	if res == resRoot {
-		return "the API is under /hostname/, /stats/, /state/ and /process/"
+		return "the API is under /hostname/, /stats/, /state/, /fleet/ and /process/"
 	}
 	return "this path allows " + allowHeader(res)
 }
@@ -83,6 +84,9 @@ func parseRoute(escaped string) route {
 	}
 	if rest, ok := cutPrefixFold(escaped, "/state"); ok && (rest == "" || rest == "/") {
 		return route{res: resState}
+	}
+	if rest, ok := cutPrefixFold(escaped, "/fleet"); ok && (rest == "" || rest == "/") {
+		return route{res: resFleet}
 	}
 	for _, p := range [...]struct {
 		prefix   string

@@ -89,6 +89,15 @@ type ServerOptions struct {
 	// Bulk runs the reading and checking of bulk bodies (PUT /hostname/,
 	// PUT /state/); nil runs them as they are.
 	Bulk *store.LowPriority
+	// Fleet lists the live nodes of the fleet for GET /fleet/ and
+	// GET /stats/?fleet=1 (mgmt/fleet's Registry, or Alone). Nil: this node
+	// alone, named by the machine's hostname, with no URL and revision 0.
+	Fleet Fleet
+	// FleetTimeout bounds listing the fleet, and then fetching the peers'
+	// counters, for a fleet answer; a peer that has not answered by then
+	// is named missing. Peers are asked with Token. Default
+	// DefaultFleetTimeout.
+	FleetTimeout time.Duration
 	// AfterBulk, when set, runs in a goroutine of its own after each bulk
 	// replace or import has been answered (the daemon gives the memory
 	// of the old table and of the body back to the system).
@@ -106,6 +115,7 @@ func (o ServerOptions) Validate() error {
 		{"max header bytes", int64(o.MaxHeaderBytes)},
 		{"read header timeout", int64(o.ReadHeaderTimeout)}, {"body timeout", int64(o.BodyTimeout)},
 		{"write timeout", int64(o.WriteTimeout)}, {"idle timeout", int64(o.IdleTimeout)},
+		{"fleet timeout", int64(o.FleetTimeout)},
 	} {
 		if f.v < 0 {
 			return fmt.Errorf("mgmt: %s must not be negative", f.name)
@@ -137,6 +147,10 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	o.BodyTimeout = time.Duration(def(int64(o.BodyTimeout), int64(DefaultBodyTimeout)))
 	o.WriteTimeout = time.Duration(def(int64(o.WriteTimeout), int64(DefaultWriteTimeout)))
 	o.IdleTimeout = time.Duration(def(int64(o.IdleTimeout), int64(DefaultIdleTimeout)))
+	o.FleetTimeout = time.Duration(def(int64(o.FleetTimeout), int64(DefaultFleetTimeout)))
+	if o.Fleet == nil {
+		o.Fleet = hostnameAlone(time.Now())
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -154,6 +168,8 @@ type Server struct {
 	srv   *http.Server
 	// access decides who may use the API.
 	access *access
+	// peers are the clients of the other nodes' APIs.
+	peers *peers
 
 	mu      sync.Mutex    // guards active and drained
 	active  int           // handlers running
@@ -166,7 +182,8 @@ type Server struct {
 func NewServer(table *hostmap.Table, st store.Store, opts ServerOptions) *Server {
 	opts = opts.withDefaults()
 	Warm()
-	s := &Server{table: table, store: st, opts: opts, log: opts.Logger, access: newAccess(opts.Token, opts.Hosts)}
+	s := &Server{table: table, store: st, opts: opts, log: opts.Logger, access: newAccess(opts.Token, opts.Hosts),
+		peers: &peers{token: opts.Token}}
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ConnContext:       markUnix,
@@ -293,8 +310,19 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) int {
 		return s.getRules(w, r)
 	case resRule:
 		return s.oneRule(w, r, rt.host)
-	case resStats:
+	case resFleet:
+		return s.getFleet(w, r)
+	}
+	fleet, qerr := fleetQuery(r)
+	switch {
+	case qerr != nil:
+		return writeError(w, qerr)
+	case rt.res == resStats && fleet:
+		return s.getFleetStats(w, r)
+	case rt.res == resStats:
 		return s.getStats(w, r)
+	case fleet:
+		return s.getFleetHostStats(w, r, rt.host)
 	default:
 		return s.getHostStats(w, r, rt.host)
 	}
@@ -329,7 +357,7 @@ func (s *Server) afterBulk() {
 func Warm() {
 	warmOnce.Do(func() {
 		actions.Warm()
-		for _, v := range []any{api.OK{}, api.Error{}, api.Stats{}, Process{}} {
+		for _, v := range []any{api.OK{}, api.Error{}, api.Stats{}, Process{}, api.Fleet{}, api.FleetStats{}, api.FleetHostStats{}} {
 			_ = sonic.Pretouch(reflect.TypeOf(v))
 		}
 	})

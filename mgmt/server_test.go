@@ -96,7 +96,7 @@ func apiCases() []apiCase {
 		{"stats unknown", "GET", "/stats/unknown/", "", 200, `{"open_requests":0,"completed_requests":0,"bytes_sent":0,"bytes_received":0}`, ""},
 		{"stats absent", "GET", "/stats/nope.io/", "", 200, `{}`, ""},
 		{"stats invalid host", "GET", "/stats/a b/", "", 400, "", ""},
-		{"root", "GET", "/", "", 405, `{"error":"method_not_allowed","detail":"the API is under /hostname/, /stats/, /state/ and /process/"}`, ""},
+		{"root", "GET", "/", "", 405, `{"error":"method_not_allowed","detail":"the API is under /hostname/, /stats/, /state/, /fleet/ and /process/"}`, ""},
 		{"root PUT", "PUT", "/", "{}", 405, "", ""},
 		{"root HEAD", "HEAD", "/", "", 405, "", ""},
 		{"double slash", "GET", "//", "", 404, `{"error":"not_found"}`, ""},

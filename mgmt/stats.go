@@ -55,12 +55,8 @@ func (s *Server) getHostStats(w http.ResponseWriter, r *http.Request, host strin
 	if err != nil {
 		return writeError(w, &api.Error{Code: api.CodeHostnameInvalid, Detail: keyProblem(err), Host: host})
 	}
-	h, ok := s.table.Get(key)
-	switch {
-	case ok:
-		return writeJSON(w, statsOf(s.table.Counts(h.Stat)))
-	case key == state.UnknownHost:
-		return writeJSON(w, statsOf(s.table.Counts(0)))
+	if st, ok := s.localHostStats(key); ok {
+		return writeJSON(w, st)
 	}
 	return writeBody(w, http.StatusOK, []byte("{}"))
 }

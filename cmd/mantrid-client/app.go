@@ -118,11 +118,11 @@ func newApp(p process) *cli.App {
 func commands(p process) []*cli.Command {
 	return []*cli.Command{
 		listCommand(p), getCommand(p), setCommand(p), deleteCommand(p),
-		statsCommand(p), exportCommand(p), importCommand(p),
+		statsCommand(p), nodesCommand(p), exportCommand(p), importCommand(p),
 	}
 }
 
-const commandNames = "list, get, set, delete, stats, export, import"
+const commandNames = "list, get, set, delete, stats, nodes, export, import"
 
 // sharedFlags returns new instances of the flags every command takes, both
 // before the command (global) and after it.

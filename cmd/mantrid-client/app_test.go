@@ -106,7 +106,7 @@ func TestUsageErrors(t *testing.T) {
 		wantMsg   string
 		wantUsage string
 	}{
-		{name: "no command", args: nil, wantMsg: "no command given: use one of list, get, set, delete, stats, export, import",
+		{name: "no command", args: nil, wantMsg: "no command given: use one of list, get, set, delete, stats, nodes, export, import",
 			wantUsage: "mantrid-client [--url URL] [--token-file PATH] [--json] [--timeout DURATION] <command> [arguments...]"},
 		{name: "unknown command", args: []string{"lsit"}, wantMsg: `"lsit" is not a command`,
 			wantUsage: "mantrid-client [--url URL]"},

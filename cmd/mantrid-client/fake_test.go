@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +34,10 @@ type fakeAPI struct {
 	rules map[string]json.RawMessage
 	stats map[string]api.Stats
 	got   []request
+	// nodes is the answer to GET /fleet/; with ?fleet=1 the stats are
+	// those above, from the nodes not in missing.
+	nodes   []api.Node
+	missing []api.MissingNode
 }
 
 func newFakeAPI(t *testing.T, rules map[string]string, stats map[string]api.Stats) *fakeAPI {
@@ -72,6 +77,10 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	f.got = append(f.got, request{Method: r.Method, URI: r.RequestURI, Body: string(body), Auth: r.Header.Get("Authorization")})
 	path := r.URL.EscapedPath()
 	switch {
+	case path == api.FleetPath && r.Method == http.MethodGet:
+		reply(w, 200, api.Fleet{Nodes: f.nodes})
+	case r.URL.RawQuery == api.FleetQuery && r.Method == http.MethodGet:
+		f.fleetStats(w, path)
 	case path == api.HostnamesPath:
 		f.hostnames(w, r.Method, body)
 	case path == api.StatePath:
@@ -89,6 +98,29 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		reply(w, 404, api.Error{Code: api.CodeNotFound})
 	}
+}
+
+// fleetStats answers GET /stats/?fleet=1 and /stats/HOST/?fleet=1.
+func (f *fakeAPI) fleetStats(w http.ResponseWriter, path string) {
+	var names []string
+	for _, n := range f.nodes {
+		if !slices.ContainsFunc(f.missing, func(m api.MissingNode) bool { return m.Node == n.Name }) {
+			names = append(names, n.Name)
+		}
+	}
+	missing := f.missing
+	if missing == nil {
+		missing = []api.MissingNode{}
+	}
+	if path == api.StatsPath {
+		reply(w, 200, api.FleetStats{Stats: f.stats, Nodes: names, Missing: missing})
+		return
+	}
+	body := json.RawMessage("{}")
+	if st, ok := f.stats[segment(path, api.StatsPath)]; ok {
+		body, _ = sonic.Marshal(st)
+	}
+	reply(w, 200, api.FleetHostStats{Stats: body, Nodes: names, Missing: missing})
 }
 
 // segment returns the unescaped HOST of prefix + HOST + "/".

@@ -34,6 +34,8 @@ Examples:
   mantrid-client set ep.io spin true       (hold requests while restarting)
   mantrid-client delete top-secret.com
   mantrid-client stats ep.io
+  mantrid-client stats --fleet      (summed over every node of the fleet)
+  mantrid-client nodes              (the fleet's live nodes)
   mantrid-client export > state.json
   mantrid-client --url http://10.0.0.1:8042 import state.json
   mantrid-client --url unix:/run/mantrid/api.sock list
@@ -43,7 +45,8 @@ Output: tables and text on stdout, or JSON with --json; messages and
 errors on stderr. Options may come before or right after the command.
 Exit status: 0 success; 1 the server refused (its error code is printed,
 e.g. "mantrid-client: host_option_invalid: code: ..."), could not be
-reached, or a file could not be read; 2 wrong command line.`
+reached, or a file could not be read, or stats --fleet left out a node
+that did not answer; 2 wrong command line.`
 
 const listHelp = `Prints one line per rule, sorted by hostname, as the first Mantrid did:
 
@@ -130,7 +133,40 @@ BYTES OUT   bytes sent to clients
 
 Requests that matched no rule are counted under "unknown". A hostname
 without counters prints no row. With --json it prints the API's JSON:
-{host: counters} for all, or the host's counters ({} when none).`
+{host: counters} for all, or the host's counters ({} when none).
+
+With --fleet the counters are summed over every live node of the fleet
+(the nodes sharing the rules through etcd; see 'mantrid-client help
+nodes'), as the node at --url fetches them from the others. A node that
+does not answer within 2 s is left out of the sum and named on stderr
+("mantrid-client: the sum leaves out 1 node that did not answer: c
+(http://10.0.0.3:8042): ..."); the table is still printed and the exit
+status is 1. With --json it prints {"stats": ..., "nodes": [names summed],
+"missing": [{"node", "url", "error"}]}.
+
+Examples:
+  mantrid-client stats ep.io
+  mantrid-client stats --fleet
+  mantrid-client stats --fleet --json ep.io`
+
+const nodesHelp = `Lists the live nodes of the fleet: the Mantrids that share their rules
+through etcd and hold a lease on their key in it. A node that stopped
+cleanly leaves the list at once; one that died leaves it when its lease
+runs out (10 s). A Mantrid without etcd lists itself alone.
+
+NAME                 URL                            STARTED              REVISION   SELF
+lb1                  http://10.0.0.1:8042           2026-01-02T03:04:05Z 1042       yes
+lb2                  http://10.0.0.2:8042           2026-01-02T03:05:00Z 1042       no
+
+NAME      the node's node_name
+URL       where its REST API is reached by the other nodes
+STARTED   when it started, in UTC
+REVISION  the revision of the rules it has applied: equal on every
+          node once a change has reached them all
+SELF      yes for the node at --url, which answered
+
+With --json it prints the API's JSON: {"nodes": [{"name", "url",
+"started", "revision", "self"}, ...]}.`
 
 const exportHelp = `Prints every rule and every host's counters in the first Mantrid's state
 file format, {"hosts": {"hostname": [action, options, subdomains], ...},

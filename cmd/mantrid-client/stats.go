@@ -23,6 +23,8 @@ func statsCommand(p process) *cli.Command {
 		Usage:       "show request and byte counts per hostname",
 		ArgsUsage:   "[hostname]",
 		Description: statsHelp,
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "fleet",
+			Usage: "sum the counters of every live node of the fleet; exit status 1 when a node does not answer"}},
 		Action: func(c *cli.Context) error {
 			if err := wantArgs(c, 0, 1, "at most one hostname"); err != nil {
 				return err
@@ -38,6 +40,9 @@ func statsCommand(p process) *cli.Command {
 			}
 			ctx, cancel := s.ctx(c.Context)
 			defer cancel()
+			if c.Bool("fleet") {
+				return fleetStats(ctx, p, s, c.Args().First())
+			}
 			stats, err := fetchStats(ctx, s, c.Args().First())
 			if err != nil {
 				return err

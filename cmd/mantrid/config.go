@@ -95,12 +95,13 @@ type Config struct {
 	// store folder is this node's copy. EtcdUsername with the password in
 	// EtcdPasswordFile authenticates; EtcdCAFile, EtcdCertFile and
 	// EtcdKeyFile set up TLS. NodeName names this node (default: the
-	// machine's hostname).
+	// machine's hostname); NodeURL is the REST API's URL the other nodes
+	// use to reach it (default: from bind_management, fleet.go nodeURL).
 	EtcdEndpoints                         []string
 	EtcdPrefix                            string
 	EtcdUsername, EtcdPasswordFile        string
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
-	NodeName                              string
+	NodeName, NodeURL                     string
 
 	// bindDefaulted and mgmtDefaulted record that the lists hold defaults, so
 	// that the first value in the file replaces them instead of adding.
@@ -200,6 +201,7 @@ func configNames() map[string]setter {
 		"etcd_cert_file":     {false, func(c *Config, v string) error { return setPath(&c.EtcdCertFile, v) }},
 		"etcd_key_file":      {false, func(c *Config, v string) error { return setPath(&c.EtcdKeyFile, v) }},
 		"node_name":          {false, func(c *Config, v string) error { c.NodeName = v; return nil }},
+		"node_url":           {false, setNodeURL},
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/mantrid/mantrid/httpparse"
 	"github.com/mantrid/mantrid/loop"
 	"github.com/mantrid/mantrid/mgmt"
+	"github.com/mantrid/mantrid/mgmt/fleet"
 	"github.com/mantrid/mantrid/mgmt/store"
 	"github.com/mantrid/mantrid/mgmt/store/etcdstore"
 	"github.com/mantrid/mantrid/static"
@@ -29,21 +30,25 @@ import (
 // goroutine of run, and by an upgrade's goroutine while run waits for it
 // to end before it touches store, api or maint.
 type daemon struct {
-	cfg     Config // in force: a reload replaces the settings that can change live
-	opts    runOptions
-	nofile  uint64 // the file descriptor limit, for max_connections = 0
-	log     *slog.Logger
-	table   *hostmap.Table
-	store   *store.Local     // nil once handed to a new process (upgrade.go)
-	fleet   *etcdstore.Store // with etcd_endpoints: the store the API writes through (fleet.go)
-	eng     *loop.Engine
-	api     *mgmt.Server   // nil once handed over
-	mlns    []*apiListener // the API's listeners
-	apiOpen atomic.Int64   // the API's open connections (api.go)
-	pages   *static.Pages
-	socks   *sockets
-	maint   func()         // stops the store's maintenance and waits for it
-	apiWG   sync.WaitGroup // the API's Serve goroutines
+	cfg    Config // in force: a reload replaces the settings that can change live
+	opts   runOptions
+	nofile uint64 // the file descriptor limit, for max_connections = 0
+	log    *slog.Logger
+	table  *hostmap.Table
+	store  *store.Local     // nil once handed to a new process (upgrade.go)
+	fleet  *etcdstore.Store // with etcd_endpoints: the store the API writes through (fleet.go)
+	// registry keeps this node in the fleet's list in etcd (fleet.go).
+	registry *fleet.Registry
+	started  time.Time  // when this node first served, for GET /fleet/
+	apiAddrs []net.Addr // where the REST API listens, for node_url's default
+	eng      *loop.Engine
+	api      *mgmt.Server   // nil once handed over
+	mlns     []*apiListener // the API's listeners
+	apiOpen  atomic.Int64   // the API's open connections (api.go)
+	pages    *static.Pages
+	socks    *sockets
+	maint    func()         // stops the store's maintenance and waits for it
+	apiWG    sync.WaitGroup // the API's Serve goroutines
 	// mgmtToken is the REST API's token (management_token_file), or "".
 	mgmtToken string
 }
@@ -112,6 +117,7 @@ func (d *daemon) openStore() error {
 		SaveStats:    func() error { _, err := st.SaveStats(true); return err },
 		RefusedRules: refused.Count,
 		Etcd:         etcdStatus,
+		Fleet:        d.fleetView(),
 		Bulk:         bulk,
 		AfterBulk:    func() { bulk.Run(func(*store.Pacer) { returnMemory() }) },
 		Token:        d.mgmtToken,

@@ -5,12 +5,16 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mantrid/mantrid/mgmt"
+	"github.com/mantrid/mantrid/mgmt/api"
+	"github.com/mantrid/mantrid/mgmt/fleet"
 	"github.com/mantrid/mantrid/mgmt/store/etcdstore"
 )
 
@@ -98,6 +102,19 @@ func (d *daemon) openFleet() error {
 		return err
 	}
 	d.fleet = fl
+	if d.started.IsZero() {
+		d.started = time.Now()
+	}
+	reg, err := fleet.Start(fleet.Options{
+		Client: fl.Client(), Prefix: d.cfg.EtcdPrefix, Name: d.nodeName(), URL: d.nodeURL(), Started: d.started,
+		Revision: func() uint64 { return uint64(fl.Status().Revision) }, Logger: d.log,
+	})
+	if err != nil {
+		fl.Close()
+		d.fleet = nil
+		return err
+	}
+	d.registry = reg
 	d.log.Info("fleet: following etcd", "endpoints", strings.Join(o.Endpoints, ","), "prefix", d.cfg.EtcdPrefix,
 		"node", d.nodeName())
 	return nil
@@ -122,10 +139,61 @@ func (d *daemon) etcdStatus() *mgmt.EtcdStatus {
 // local store.
 func (d *daemon) closeStore() error {
 	var fleetErr error
+	if d.registry != nil {
+		d.registry.Close() // before the client it uses goes
+		d.registry = nil
+	}
 	if d.fleet != nil {
 		fleetErr = d.fleet.Close()
 		d.fleet = nil
 	}
 	_, saveErr := d.store.SaveStats(true)
 	return errors.Join(fleetErr, saveErr, d.store.Close())
+}
+
+// setNodeURL parses node_url: the http URL of this node's REST API as the
+// other nodes of the fleet reach it.
+func setNodeURL(c *Config, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "http" || u.Host == "" || u.Path != "" && u.Path != "/" {
+		return fmt.Errorf("want http://HOST:PORT, got %q", v)
+	}
+	c.NodeURL = strings.TrimSuffix(v, "/")
+	return nil
+}
+
+// nodeURL returns node_url, or the first TCP address the REST API is
+// bound to as an http URL, with the machine's hostname for an address of
+// every interface (0.0.0.0, [::]); "" when the API is only on a Unix
+// socket.
+func (d *daemon) nodeURL() string {
+	if d.cfg.NodeURL != "" {
+		return d.cfg.NodeURL
+	}
+	for _, a := range d.apiAddrs {
+		ta, ok := a.(*net.TCPAddr)
+		if !ok {
+			continue
+		}
+		host := ta.IP.String()
+		if ta.IP.IsUnspecified() {
+			host, _ = os.Hostname()
+		}
+		return "http://" + net.JoinHostPort(host, strconv.Itoa(ta.Port))
+	}
+	return ""
+}
+
+// fleetView is what GET /fleet/ and ?fleet=1 ask: the registry of the
+// fleet, or this node alone without etcd.
+func (d *daemon) fleetView() mgmt.Fleet {
+	if d.registry != nil {
+		return d.registry
+	}
+	if d.started.IsZero() {
+		d.started = time.Now()
+	}
+	return mgmt.Alone(func() api.Node {
+		return api.Node{Name: d.nodeName(), URL: d.nodeURL(), Started: d.started, Revision: d.store.Revision(), Self: true}
+	})
 }

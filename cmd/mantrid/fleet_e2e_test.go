@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mantrid/mantrid/mgmt/api"
 	"github.com/mantrid/mantrid/mgmt/store/etcdstore/etcdtest"
 )
 
@@ -277,4 +278,66 @@ func TestFleetEtcdDown(t *testing.T) {
 	require.Eventually(t, func() bool { return answers(n2, 3) }, time.Second, 5*time.Millisecond,
 		"a change after etcd came back reaches the other node within 1 s")
 	t.Logf("after etcd came back: change on node 2 %s after the 200", time.Since(acked))
+}
+
+// TestFleetStatsSum: GET /stats/?fleet=1 on any node equals the sum of
+// the three nodes' own /stats/, and GET /fleet/ lists the three with
+// their management URLs; a node killed (its lease still live) is named
+// missing in the answer, not left out silently.
+func TestFleetStatsSum(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	nodes := startFleet(t, etcd.Endpoint, 3)
+	require.NoError(t, apiPut(nodes[0].apiURL(), "sum.test", `["empty", {"code": 204}, false]`))
+	for i, p := range nodes {
+		require.Eventually(t, func() bool {
+			body, err := getRule(http.DefaultClient, p.apiURL(), "sum.test")
+			return err == nil && strings.Contains(body, "empty")
+		}, 5*time.Second, 10*time.Millisecond, "node %d has the rule", i+1)
+		cl := newClient(t, p.addr())
+		for range (i + 1) * 3 { // 3, 6 and 9 requests: a wrong sum shows
+			resp, _ := cl.get("sum.test", "/")
+			require.Equal(t, 204, resp.StatusCode)
+		}
+		cl.c.Close()
+	}
+
+	var fl api.Fleet
+	apiGetJSON(t, nodes[1].apiURL()+"/fleet/", &fl)
+	require.Len(t, fl.Nodes, 3)
+	for i, n := range fl.Nodes {
+		assert.Equal(t, fmt.Sprintf("node%d", i+1), n.Name)
+		assert.Equal(t, nodes[i].apiURL(), n.URL, "the URL the other nodes reach it by")
+		assert.Equal(t, i == 1, n.Self)
+	}
+
+	want := map[string]api.Stats{}
+	require.Eventually(t, func() bool { // the closes above are counted
+		clear(want)
+		for _, p := range nodes {
+			var st map[string]api.Stats
+			apiGetJSON(t, p.apiURL()+"/stats/", &st)
+			for h, s := range st {
+				w := want[h]
+				w.OpenRequests += s.OpenRequests
+				w.CompletedRequests += s.CompletedRequests
+				w.BytesSent += s.BytesSent
+				w.BytesReceived += s.BytesReceived
+				want[h] = w
+			}
+		}
+		return want["sum.test"].CompletedRequests == 18 && want["sum.test"].OpenRequests == 0
+	}, 5*time.Second, 20*time.Millisecond, "18 requests completed on the three nodes: %v", want["sum.test"])
+	var sum api.FleetStats
+	apiGetJSON(t, nodes[0].apiURL()+"/stats/?fleet=1", &sum)
+	assert.Equal(t, want, sum.Stats, "the fleet's stats are the sum of the nodes'")
+	assert.Equal(t, []string{"node1", "node2", "node3"}, sum.Nodes)
+	assert.Empty(t, sum.Missing)
+
+	require.NoError(t, nodes[2].cmd.Process.Kill()) // its lease lives on for a while
+	<-nodes[2].exited
+	apiGetJSON(t, nodes[0].apiURL()+"/stats/?fleet=1", &sum)
+	assert.Equal(t, []string{"node1", "node2"}, sum.Nodes)
+	require.Len(t, sum.Missing, 1, "the killed node is named")
+	assert.Equal(t, "node3", sum.Missing[0].Node)
+	assert.EqualValues(t, 9, sum.Stats["sum.test"].CompletedRequests, "node1 and node2's requests")
 }

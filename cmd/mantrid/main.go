@@ -159,6 +159,9 @@ func serve(cfg Config, o runOptions) error {
 	}
 	d := newDaemon(cfg, o, nofile, pages, socks)
 	d.mgmtToken = token
+	for _, l := range mlns {
+		d.apiAddrs = append(d.apiAddrs, l.Addr())
+	}
 	if up != nil {
 		if err := up.takeStore(); err != nil {
 			return fail(err)

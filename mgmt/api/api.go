@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 )
 
 // DefaultURL is the API base URL mantrid-client uses without --url or
@@ -39,7 +40,14 @@ const (
 	// host's counters at once, as the first Mantrid's state file holds
 	// them: {"hosts": {host: rule}, "stats": {host: stats}}.
 	StatePath = "/state/"
+	// FleetPath is GET of the live nodes of the fleet (Fleet).
+	FleetPath = "/fleet/"
 )
+
+// FleetQuery is the query that makes GET StatsPath and StatsPath + HOST +
+// "/" answer for the whole fleet (FleetStats, FleetHostStats):
+// "/stats/?fleet=1".
+const FleetQuery = "fleet=1"
 
 // Error codes of API errors, in Error.Code. Rule validation codes come from
 // actions (host_action_invalid, host_details_not_list, …) and are passed
@@ -91,6 +99,12 @@ const (
 	// header that Mantrid cannot evaluate: not an entity-tag, a list of
 	// more than one, or an If-None-Match other than "*" on a write.
 	CodePreconditionInvalid = "precondition_invalid"
+	// CodeQueryInvalid (400) means a query parameter has a value the path
+	// does not take, e.g. "/stats/?fleet=yes" (fleet takes 1 or 0).
+	CodeQueryInvalid = "query_invalid"
+	// CodeFleetUnavailable (503) means the fleet's registry (etcd) could
+	// not be read, so the live nodes are not known; Detail says why.
+	CodeFleetUnavailable = "fleet_unavailable"
 )
 
 // AppendETag appends the ETag of a rule at revision rev: the revision in
@@ -186,4 +200,54 @@ type Stats struct {
 type State struct {
 	Hosts map[string]json.RawMessage `json:"hosts"`
 	Stats map[string]Stats           `json:"stats"`
+}
+
+// Node is one live Mantrid of the fleet, as GET /fleet/ lists it and as it
+// registers itself in etcd (PREFIX + "nodes/" + Name).
+type Node struct {
+	// Name is the node's node_name, unique in the fleet.
+	Name string `json:"name"`
+	// URL is the base URL of the node's REST API, as its peers reach it.
+	URL string `json:"url"`
+	// Started is when the node started, RFC 3339 in UTC.
+	Started time.Time `json:"started"`
+	// Revision is the rule store revision the node has applied.
+	Revision uint64 `json:"revision"`
+	// Self is set on the node that answered.
+	Self bool `json:"self"`
+}
+
+// Fleet is the body of GET /fleet/: the live nodes, sorted by name.
+type Fleet struct {
+	Nodes []Node `json:"nodes"`
+}
+
+// FleetStats is the body of GET /stats/?fleet=1: every host's counters
+// summed over the nodes that answered.
+type FleetStats struct {
+	// Stats has the shape of GET /stats/: {host: stats}.
+	Stats map[string]Stats `json:"stats"`
+	// Nodes names the nodes whose counters are in Stats, sorted.
+	Nodes []string `json:"nodes"`
+	// Missing lists the live nodes that did not answer in time, sorted
+	// by name; their counters are not in Stats. Never null.
+	Missing []MissingNode `json:"missing"`
+}
+
+// FleetHostStats is the body of GET /stats/HOST/?fleet=1: that host's
+// counters summed over the nodes that answered.
+type FleetHostStats struct {
+	// Stats has the shape of GET /stats/HOST/: the counters, or {} when
+	// no node that answered has any for the host.
+	Stats json.RawMessage `json:"stats"`
+	// Nodes and Missing are those of FleetStats.
+	Nodes   []string      `json:"nodes"`
+	Missing []MissingNode `json:"missing"`
+}
+
+// MissingNode is a live node whose counters could not be fetched.
+type MissingNode struct {
+	Node  string `json:"node"`
+	URL   string `json:"url"`
+	Error string `json:"error"`
 }

@@ -1,5 +1,6 @@
 // Package client is a small Go client of Mantrid's REST API (SPEC §7): read,
-// set, delete and bulk-replace rules, and read the per-host statistics. It
+// set, delete and bulk-replace rules, read the per-host statistics, and
+// list the fleet's nodes and their summed statistics (Nodes, FleetStats). It
 // is what cmd/mantrid-client is built on, and what other Go programs of a
 // hosting platform can use to drive Mantrid.
 //

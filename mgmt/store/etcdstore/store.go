@@ -91,6 +91,10 @@ type Store struct {
 	restart   context.CancelFunc // ends the current watch, for the probe
 }
 
+// Client returns the store's etcd client, for the fleet's node registry
+// (mgmt/fleet); it is closed by Close.
+func (s *Store) Client() *clientv3.Client { return s.cli }
+
 // Status is what GET /process/ says of the link to etcd.
 type Status struct {
 	// Connected reports whether the last request to etcd succeeded.
