@@ -1,7 +1,6 @@
 package mgmt
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,10 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mantrid/mantrid/actions"
 	"github.com/mantrid/mantrid/hostmap"
 	"github.com/mantrid/mantrid/mgmt/api"
-	"github.com/mantrid/mantrid/mgmt/store"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -154,25 +151,10 @@ func TestAPIETagRace(t *testing.T) {
 	}
 }
 
-// failingStore refuses every change, as a Local whose disk fails writes.
-type failingStore struct{}
-
-func (failingStore) Set(context.Context, string, *actions.Rule, store.Cond) (uint64, error) {
-	return 0, fmt.Errorf("%w: disk full", store.ErrUnavailable)
-}
-
-func (failingStore) Delete(context.Context, string, store.Cond) (bool, uint64, error) {
-	return false, 0, fmt.Errorf("%w: disk full", store.ErrUnavailable)
-}
-
-func (failingStore) Replace(context.Context, *hostmap.Builder) (uint64, error) {
-	return 0, fmt.Errorf("%w: disk full", store.ErrUnavailable)
-}
-
 // TestAPIStoreUnavailable checks that a store that cannot commit gives
 // 503 store_unavailable.
 func TestAPIStoreUnavailable(t *testing.T) {
-	s := NewServer(hostmap.New(1), failingStore{}, ServerOptions{})
+	s := NewServer(hostmap.New(1), downStore{}, ServerOptions{})
 	for _, m := range []string{"PUT", "DELETE"} {
 		w := doWith(s.Handler(), m, "/hostname/ep.io/", emptyRule, nil)
 		assert.Equal(t, http.StatusServiceUnavailable, w.Code, "%s: %s", m, w.Body)
